@@ -1,0 +1,175 @@
+/* cpu_backend.c: the CPU backends' vtables, memory and state.
+ *
+ *   "cpu"      the reference backend with its faster kernels (blocked GEMM, a symmetric
+ *              MP-Xent), OpenMP-parallel;
+ *   "cpu-ref"  the same backend with the naive, obviously-correct kernels for GEMM and
+ *              MP-Xent. The parity suite compares every backend (cpu included) with it.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "cpu_fft.h"
+#include "cpu_kernels.h"
+
+#define FFT_CACHE 16
+
+struct cpu_state {
+    int naive;
+    pthread_mutex_t lock;
+    cpu_fft_plan *plans[FFT_CACHE];
+};
+
+int cpu_is_naive(const dc_backend *be) { return ((const cpu_state *)be->impl)->naive; }
+
+cpu_view4 cpu_view4_of(const dc_tensor *t) {
+    cpu_view4 v;
+    int off = 4 - t->ndim;
+    for (int i = 0; i < 4; i++) {
+        v.n[i] = i < off ? 1 : t->shape[i - off];
+        v.s[i] = i < off ? 0 : t->stride[i - off];
+    }
+    return v;
+}
+
+static int cpu_device_count(char *why, size_t cap) {
+    (void)why;
+    (void)cap;
+    return 1;
+}
+
+static dc_status cpu_device_desc(int device, char *buf, size_t cap) {
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    snprintf(buf, cap, "host CPU, %d thread%s", threads, threads == 1 ? "" : "s");
+    return DC_OK;
+}
+
+static dc_status cpu_ref_device_desc(int device, char *buf, size_t cap) {
+    snprintf(buf, cap, "host CPU, naive reference kernels");
+    return DC_OK;
+}
+
+static dc_status init_common(dc_backend *be, int naive) {
+    cpu_state *s = calloc(1, sizeof *s);
+    if (!s) return dc_fail(DC_ERR_OOM, "cpu: out of host memory");
+    s->naive = naive;
+    pthread_mutex_init(&s->lock, NULL);
+    be->impl = s;
+    return DC_OK;
+}
+
+static dc_status cpu_init(dc_backend *be, int device) { return init_common(be, 0); }
+static dc_status cpu_ref_init(dc_backend *be, int device) { return init_common(be, 1); }
+
+static void cpu_shutdown(dc_backend *be) {
+    cpu_state *s = be->impl;
+    if (!s) return;
+    for (int i = 0; i < FFT_CACHE; i++) cpu_fft_plan_free(s->plans[i]);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    be->impl = NULL;
+}
+
+const struct cpu_fft_plan *cpu_fft_plan_cached(dc_backend *be, int64_t n) {
+    cpu_state *s = be->impl;
+    const cpu_fft_plan *found = NULL;
+    pthread_mutex_lock(&s->lock);
+    int free_slot = -1;
+    for (int i = 0; i < FFT_CACHE && !found; i++) {
+        if (s->plans[i] && cpu_fft_plan_len(s->plans[i]) == n) found = s->plans[i];
+        else if (!s->plans[i] && free_slot < 0) free_slot = i;
+    }
+    if (!found) {
+        cpu_fft_plan *p = cpu_fft_plan_new(n);
+        if (p) {
+            if (free_slot < 0) { /* evict slot 0, shift */
+                cpu_fft_plan_free(s->plans[0]);
+                memmove(s->plans, s->plans + 1, (FFT_CACHE - 1) * sizeof s->plans[0]);
+                free_slot = FFT_CACHE - 1;
+            }
+            s->plans[free_slot] = p;
+            found = p;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+static dc_status cpu_buf_alloc(dc_backend *be, size_t bytes, dc_buffer *out) {
+    size_t rounded = (bytes + 63) & ~(size_t)63;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0 || !p)
+        return dc_fail(DC_ERR_OOM, "cpu: cannot allocate %zu bytes of host memory", bytes);
+    out->ptr = p;
+    out->size = bytes;
+    return DC_OK;
+}
+
+static void cpu_buf_free(dc_backend *be, dc_buffer *buf) {
+    free(buf->ptr);
+    buf->ptr = NULL;
+}
+
+static dc_status cpu_upload(dc_backend *be, dc_buffer *dst, size_t off, const void *src, size_t bytes) {
+    if (off + bytes > dst->size) return dc_fail(DC_ERR_ARG, "cpu upload: %zu bytes at %zu overflow a %zu-byte buffer", bytes, off, dst->size);
+    memcpy((char *)dst->ptr + off, src, bytes);
+    return DC_OK;
+}
+
+static dc_status cpu_download(dc_backend *be, const dc_buffer *src, size_t off, void *dst, size_t bytes) {
+    if (off + bytes > src->size) return dc_fail(DC_ERR_ARG, "cpu download: %zu bytes at %zu overflow a %zu-byte buffer", bytes, off, src->size);
+    memcpy(dst, (const char *)src->ptr + off, bytes);
+    return DC_OK;
+}
+
+#define CPU_COMMON_KERNELS                                                                                   \
+    [DC_OP_COPY] = cpu_copy, [DC_OP_FILL] = cpu_fill, [DC_OP_ADD] = cpu_binary, [DC_OP_SUB] = cpu_binary,    \
+    [DC_OP_MUL] = cpu_binary, [DC_OP_DIV] = cpu_binary, [DC_OP_SCALE] = cpu_scale,                           \
+    [DC_OP_MASKED_FILL] = cpu_masked_fill, [DC_OP_RELU] = cpu_unary, [DC_OP_SIGMOID] = cpu_unary,            \
+    [DC_OP_TANH] = cpu_unary, [DC_OP_EXP] = cpu_unary, [DC_OP_LOG] = cpu_unary,                              \
+    [DC_OP_ACT_BACK] = cpu_act_back, [DC_OP_SUM] = cpu_sum, [DC_OP_BATCHNORM] = cpu_batchnorm,              \
+    [DC_OP_BATCHNORM_BACK] = cpu_batchnorm_back, [DC_OP_L2NORM] = cpu_l2norm,                                \
+    [DC_OP_L2NORM_BACK] = cpu_l2norm_back, [DC_OP_LOG_SOFTMAX] = cpu_log_softmax,                            \
+    [DC_OP_LOG_SOFTMAX_BACK] = cpu_log_softmax_back, [DC_OP_CROSS_ENTROPY] = cpu_cross_entropy,              \
+    [DC_OP_MSE] = cpu_mse, [DC_OP_MAXPOOL1D] = cpu_maxpool1d, [DC_OP_MAXPOOL1D_BACK] = cpu_maxpool1d_back,   \
+    [DC_OP_RFFT] = cpu_rfft, [DC_OP_RNG] = cpu_rng, [DC_OP_ADAMW] = cpu_adamw
+
+static const dc_backend_vtbl cpu_vtbl = {
+    .abi_version = DC_BACKEND_ABI,
+    .name = "cpu",
+    .device_count = cpu_device_count,
+    .device_desc = cpu_device_desc,
+    .init = cpu_init,
+    .shutdown = cpu_shutdown,
+    .buf_alloc = cpu_buf_alloc,
+    .buf_free = cpu_buf_free,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .supports_f64 = 1,
+    .kernels = {CPU_COMMON_KERNELS, [DC_OP_MATMUL] = cpu_matmul_fast, [DC_OP_MPXENT] = cpu_mpxent_fast},
+};
+
+static const dc_backend_vtbl cpu_ref_vtbl = {
+    .abi_version = DC_BACKEND_ABI,
+    .name = "cpu-ref",
+    .device_count = cpu_device_count,
+    .device_desc = cpu_ref_device_desc,
+    .init = cpu_ref_init,
+    .shutdown = cpu_shutdown,
+    .buf_alloc = cpu_buf_alloc,
+    .buf_free = cpu_buf_free,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .supports_f64 = 1,
+    .kernels = {CPU_COMMON_KERNELS, [DC_OP_MATMUL] = cpu_matmul_ref, [DC_OP_MPXENT] = cpu_mpxent_ref},
+};
+
+const dc_backend_vtbl *dc_backend_cpu_vtbl(void) { return &cpu_vtbl; }
+const dc_backend_vtbl *dc_backend_cpu_ref_vtbl(void) { return &cpu_ref_vtbl; }

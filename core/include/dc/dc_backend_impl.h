@@ -1,0 +1,127 @@
+/* dc_backend_impl.h: the backend vtable. Only backends include this header.
+ *
+ * A backend is one folder (backends/<name>/) exporting one function,
+ * `const dc_backend_vtbl *dc_backend_<name>_vtbl(void)`, that returns a static const
+ * table. Core checks every argument before calling a kernel (shapes, dtypes, contiguity
+ * as documented per op below), so kernels can trust their inputs. A NULL kernel slot
+ * means "not supported": the op fails with DC_ERR_UNSUPPORTED naming op and backend.
+ * The conformance test for a port is the parity suite (tests/test_parity.c), see
+ * docs/PORTING.md.
+ */
+#ifndef DC_BACKEND_IMPL_H
+#define DC_BACKEND_IMPL_H
+
+#include "dc_ops.h"
+#include "dc_tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DC_BACKEND_ABI 1
+#define DC_MAX_KERNEL_IN 6
+#define DC_MAX_KERNEL_OUT 3
+
+/* A block of backend memory. ptr is whatever the backend uses (host pointer, device
+ * pointer, cl_mem). Tensors address it with a byte offset. */
+struct dc_buffer {
+    dc_backend *be;
+    void *ptr;
+    size_t size;   /* bytes */
+};
+
+/* An open backend device. */
+struct dc_backend {
+    const struct dc_backend_vtbl *vt;
+    void *impl;      /* backend-private state (handles, streams, plan caches) */
+    int device;
+    char name[64];   /* "cuda:0" */
+};
+
+/* Scalar parameters of one kernel call. Meaning per op: see the table below. */
+typedef struct dc_op_params {
+    int64_t i[8];
+    double f[8];
+} dc_op_params;
+
+typedef struct dc_kernel_args {
+    dc_op op;
+    const dc_tensor *in[DC_MAX_KERNEL_IN];
+    dc_tensor *out[DC_MAX_KERNEL_OUT];
+    int n_in, n_out;
+    dc_op_params p;
+} dc_kernel_args;
+
+typedef dc_status (*dc_kernel_fn)(dc_backend *be, const dc_kernel_args *a);
+
+/* Kernel contracts. "contig" = dense row-major; "view" = any strides (0 = broadcast),
+ * always of the out shape. All dtypes float (f32/f64) unless noted. Outputs never
+ * alias inputs unless "in-place ok" says so.
+ *
+ *  COPY        in0 view, out0 view (no zero strides); any dtype; ndim <= 4
+ *  FILL        out0 contig, any dtype, value f0
+ *  ADD/SUB/MUL/DIV  in0, in1 views, out0 contig; in-place ok (out0 == in0 buffer, contig)
+ *  SCALE       out0 = f0*in0 + f1; contig; in-place ok
+ *  MASKED_FILL in0 contig x, in1 view u8 mask; out0 = mask ? f0 : x
+ *  RELU..LOG   in0 contig -> out0 contig; in-place ok
+ *  ACT_BACK    in0 gy, in1 y (forward output), i0 = DC_OP_RELU|SIGMOID|TANH|EXP -> out0 gx
+ *  SUM         in0 contig as (i1 outer, i2 n, i3 inner) -> out0 (outer, inner), times f0
+ *  MATMUL      in0 A, in1 B contig, i0 transA, i1 transB, i2 batch, i3 M, i4 N, i5 K:
+ *              out0 (batch, M, N) = f0 * op(A) op(B) + f1 * out0   (f1 = 0: ignore out0)
+ *  BATCHNORM   in0 x (R, C), in1 gamma, in2 beta, in3 run_mean, in4 run_var (C);
+ *              i0 training, i1 relu; f0 momentum, f1 eps. out0 y (R, C), out1 mean (C),
+ *              out2 istd (C). Training: batch statistics (biased var), run_mean/run_var
+ *              updated IN PLACE with unbiased var R/(R-1). Eval: running statistics.
+ *  BATCHNORM_BACK in0 gy, in1 x, in2 y, in3 gamma, in4 mean, in5 istd; i0 training, i1 relu
+ *              -> out0 dx (R, C), out1 dgamma (C), out2 dbeta (C)   (all overwritten)
+ *  L2NORM      in0 x (R, F); f0 eps -> out0 y, out1 norms (R) (unclamped ||x||)
+ *  L2NORM_BACK in0 gy, in1 y, in2 norms; f0 eps -> out0 dx
+ *  LOG_SOFTMAX in0 (R, C) -> out0 (R, C)
+ *  LOG_SOFTMAX_BACK in0 gy, in1 y -> out0 dx = gy - exp(y) * rowsum(gy)
+ *  CROSS_ENTROPY in0 logits (R, C), in1 targets (R) i32 -> out0 loss (scalar),
+ *              out1 dlogits (R, C) = (softmax - onehot) / R (rows with target outside
+ *              [0, C) contribute nothing)
+ *  MSE         in0 a, in1 b (same shape) -> out0 scalar mean((a-b)^2)
+ *  MPXENT      in0 z (N, F); f0 tau, f1 eps (1e-12); i0 seq_len (divides N),
+ *              i1 single_positive, i2 want_grad -> out0 loss (scalar), out1 dL/dz (N, F)
+ *              when i2 (SPEC 3; the fused forward+backward)
+ *  MAXPOOL1D   in0 x (B, T, C); i0 kernel, i1 stride -> out0 y (B, To, C), out1 argmax i32
+ *              (index into T; first maximum wins)
+ *  MAXPOOL1D_BACK in0 gy (B, To, C), in1 argmax -> out0 dx (B, T, C) (zeroed, scatter-add)
+ *  RFFT        in0 (R, n) -> out0 (R, n/2+1, 2); i0 = n
+ *  RNG         out0 contig (f32/f64/u8); i0 dist (DC_RNG_*), i1 seed, i2 counter;
+ *              f0, f1 = (lo, hi) | (mean, std) | (p, -). Element j: Philox block
+ *              counter + j/4, lane j%4 (normal: Box-Muller on lanes (0,1) and (2,3))
+ *  ADAMW       in0 p, in1 g, in2 m, in3 v (same numel, contig); p, m, v updated IN PLACE;
+ *              f0 lr, f1 b1, f2 b2, f3 eps, f4 wd, f5 1-b1^t, f6 1-b2^t
+ */
+typedef struct dc_backend_vtbl {
+    int abi_version;
+    const char *name;                                   /* kind name: "cpu", "cuda" */
+    /* devices */
+    int (*device_count)(char *why, size_t why_cap);     /* 0 + reason when none */
+    dc_status (*device_desc)(int device, char *buf, size_t cap);
+    dc_status (*init)(dc_backend *be, int device);
+    void (*shutdown)(dc_backend *be);
+    /* memory */
+    dc_status (*buf_alloc)(dc_backend *be, size_t bytes, dc_buffer *out);  /* fills ptr/size */
+    void (*buf_free)(dc_backend *be, dc_buffer *buf);
+    dc_status (*upload)(dc_backend *be, dc_buffer *dst, size_t offset, const void *src, size_t bytes);
+    dc_status (*download)(dc_backend *be, const dc_buffer *src, size_t offset, void *dst, size_t bytes);
+    dc_status (*sync)(dc_backend *be);                  /* optional */
+    /* optional: 1 if (op, dtype) is supported; NULL = kernel slot presence, f32 only
+     * (plus f64 when supports_f64 is set) */
+    int (*supports)(dc_backend *be, dc_op op, dc_dtype dt);
+    int supports_f64;
+    dc_kernel_fn kernels[DC_OP_COUNT];
+} dc_backend_vtbl;
+
+/* Element pointer helper for host-memory backends. */
+static inline void *dc_tensor_host_ptr(const dc_tensor *t) {
+    return (char *)t->buf->ptr + t->offset;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

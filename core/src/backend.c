@@ -1,0 +1,215 @@
+/* backend.c: the backend registry, opening backends by name, buffers and the checked
+ * kernel dispatch. It knows backends only through their vtables (dc_backend_impl.h);
+ * which ones are compiled in comes from the generated dc_config.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dc_config.h"
+#include "dc_internal.h"
+
+/* Each backend folder exports one vtable getter. GPUs first: the default is the first
+ * kind with a device. */
+const dc_backend_vtbl *dc_backend_cpu_vtbl(void);
+const dc_backend_vtbl *dc_backend_cpu_ref_vtbl(void);
+#if DC_HAVE_CUDA
+const dc_backend_vtbl *dc_backend_cuda_vtbl(void);
+#endif
+#if DC_HAVE_OPENCL
+const dc_backend_vtbl *dc_backend_opencl_vtbl(void);
+#endif
+
+typedef const dc_backend_vtbl *(*vtbl_getter)(void);
+static const vtbl_getter g_kinds[] = {
+#if DC_HAVE_CUDA
+    dc_backend_cuda_vtbl,
+#endif
+#if DC_HAVE_OPENCL
+    dc_backend_opencl_vtbl,
+#endif
+    dc_backend_cpu_vtbl,
+    dc_backend_cpu_ref_vtbl,
+};
+#define N_KINDS ((int)(sizeof g_kinds / sizeof g_kinds[0]))
+
+const char *dc_version(void) { return DC_VERSION_STRING; }
+
+int dc_backend_kind_count(void) { return N_KINDS; }
+
+const char *dc_backend_kind_name(int kind) {
+    if (kind < 0 || kind >= N_KINDS) return NULL;
+    return g_kinds[kind]()->name;
+}
+
+int dc_backend_kind_devices(int kind, char *why, size_t why_cap) {
+    if (why && why_cap) why[0] = '\0';
+    if (kind < 0 || kind >= N_KINDS) {
+        if (why) snprintf(why, why_cap, "no such backend kind");
+        return 0;
+    }
+    char tmp[512] = "";
+    int n = g_kinds[kind]()->device_count(tmp, sizeof tmp);
+    if (why && why_cap) snprintf(why, why_cap, "%s", tmp);
+    return n < 0 ? 0 : n;
+}
+
+dc_status dc_backend_kind_device_desc(int kind, int device, char *buf, size_t cap) {
+    if (kind < 0 || kind >= N_KINDS) return dc_fail(DC_ERR_ARG, "no backend kind %d", kind);
+    return g_kinds[kind]()->device_desc(device, buf, cap);
+}
+
+static int find_kind(const char *name, size_t len) {
+    for (int k = 0; k < N_KINDS; k++) {
+        const char *kn = g_kinds[k]()->name;
+        if (strlen(kn) == len && strncmp(kn, name, len) == 0) return k;
+    }
+    return -1;
+}
+
+dc_backend *dc_backend_new(const char *spec) {
+    if (!spec || !*spec) {
+        dc_fail(DC_ERR_ARG, "backend: empty backend name");
+        return NULL;
+    }
+    const char *colon = strchr(spec, ':');
+    size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+    int device = 0;
+    if (colon) {
+        char *end = NULL;
+        long d = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || d < 0 || d > 1024) {
+            dc_fail(DC_ERR_ARG, "backend '%s': device must be a number after ':'", spec);
+            return NULL;
+        }
+        device = (int)d;
+    }
+    int k = find_kind(spec, len);
+    if (k < 0) {
+        char known[256] = "";
+        for (int i = 0; i < N_KINDS; i++) {
+            strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
+            strncat(known, g_kinds[i]()->name, sizeof known - strlen(known) - 1);
+        }
+        dc_fail(DC_ERR_BACKEND, "unknown backend '%.*s' (compiled in: %s)", (int)len, spec, known);
+        return NULL;
+    }
+    const dc_backend_vtbl *vt = g_kinds[k]();
+    char why[512];
+    int nd = dc_backend_kind_devices(k, why, sizeof why);
+    if (device >= nd) {
+        if (nd == 0)
+            dc_fail(DC_ERR_BACKEND, "backend '%s' is unavailable: %s", vt->name, why[0] ? why : "no device");
+        else
+            dc_fail(DC_ERR_BACKEND, "backend '%s' has %d device(s); device %d does not exist", vt->name, nd, device);
+        return NULL;
+    }
+    dc_backend *be = calloc(1, sizeof *be);
+    if (!be) {
+        dc_fail(DC_ERR_OOM, "backend: out of host memory");
+        return NULL;
+    }
+    be->vt = vt;
+    be->device = device;
+    snprintf(be->name, sizeof be->name, "%s:%d", vt->name, device);
+    if (vt->abi_version != DC_BACKEND_ABI) {
+        dc_fail(DC_ERR_BACKEND, "backend '%s' was built for ABI %d, core expects %d", vt->name, vt->abi_version,
+                DC_BACKEND_ABI);
+        free(be);
+        return NULL;
+    }
+    if (vt->init && vt->init(be, device) != DC_OK) {
+        dc_fail_prefix("opening backend %s", be->name);
+        free(be);
+        return NULL;
+    }
+    return be;
+}
+
+dc_backend *dc_backend_default(void) {
+    for (int k = 0; k < N_KINDS; k++) {
+        if (dc_backend_kind_devices(k, NULL, 0) > 0) {
+            dc_backend *be = dc_backend_new(g_kinds[k]()->name);
+            if (be) return be;
+        }
+    }
+    return dc_backend_new("cpu");
+}
+
+void dc_backend_free(dc_backend *be) {
+    if (!be) return;
+    if (be->vt->shutdown) be->vt->shutdown(be);
+    free(be);
+}
+
+const char *dc_backend_name(const dc_backend *be) { return be ? be->name : "(null)"; }
+const char *dc_backend_kind(const dc_backend *be) { return be ? be->vt->name : "(null)"; }
+
+dc_status dc_backend_sync(dc_backend *be) {
+    if (!be) return dc_fail(DC_ERR_ARG, "sync: backend is NULL");
+    return be->vt->sync ? be->vt->sync(be) : DC_OK;
+}
+
+int dc_backend_supports(dc_backend *be, int op, int dtype) {
+    if (!be || op < 0 || op >= DC_OP_COUNT || dtype < 0 || dtype >= DC_DTYPE_COUNT) return 0;
+    if (be->vt->supports) return be->vt->supports(be, (dc_op)op, (dc_dtype)dtype);
+    if (!be->vt->kernels[op]) return 0;
+    if (dtype == DC_F64) return be->vt->supports_f64;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- buffers */
+
+dc_buffer *dc_buffer_new(dc_backend *be, size_t bytes) {
+    dc_buffer *b = calloc(1, sizeof *b);
+    if (!b) {
+        dc_fail(DC_ERR_OOM, "out of host memory");
+        return NULL;
+    }
+    b->be = be;
+    if (be->vt->buf_alloc(be, bytes, b) != DC_OK) {
+        free(b);
+        return NULL;
+    }
+    b->be = be;
+    return b;
+}
+
+void dc_buffer_free(dc_buffer *buf) {
+    if (!buf) return;
+    buf->be->vt->buf_free(buf->be, buf);
+    free(buf);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+void dc_args_init(dc_kernel_args *a, dc_op op) {
+    memset(a, 0, sizeof *a);
+    a->op = op;
+}
+
+dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a) {
+    dc_kernel_fn fn = be->vt->kernels[a->op];
+    /* the dtype that decides support: first float input/output */
+    dc_dtype dt = a->n_out ? a->out[0]->dtype : DC_F32;
+    for (int i = 0; i < a->n_in; i++)
+        if (a->in[i] && (a->in[i]->dtype == DC_F32 || a->in[i]->dtype == DC_F64)) {
+            dt = a->in[i]->dtype;
+            break;
+        }
+    if (!fn || !dc_backend_supports(be, a->op, dt))
+        return dc_fail(DC_ERR_UNSUPPORTED, "%s: not supported for %s on backend %s", dc_op_name(a->op),
+                       dc_dtype_name(dt), be->name);
+    for (int i = 0; i < a->n_in; i++)
+        if (a->in[i] && a->in[i]->buf->be != be)
+            return dc_fail(DC_ERR_BACKEND, "%s: input %d lives on backend %s, not %s", dc_op_name(a->op), i,
+                           a->in[i]->buf->be->name, be->name);
+    for (int i = 0; i < a->n_out; i++)
+        if (a->out[i] && a->out[i]->buf->be != be)
+            return dc_fail(DC_ERR_BACKEND, "%s: output %d lives on backend %s, not %s", dc_op_name(a->op), i,
+                           a->out[i]->buf->be->name, be->name);
+    dc_status st = fn(be, a);
+    if (st != DC_OK && dc_last_status() == DC_OK)
+        dc_fail(st, "%s: kernel failed on %s", dc_op_name(a->op), be->name);
+    return st;
+}

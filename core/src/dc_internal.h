@@ -1,0 +1,80 @@
+/* dc_internal.h: core-private structures (context, tape node) and helpers.
+ * Backends never include this file; they see only dc_backend_impl.h.
+ */
+#ifndef DC_INTERNAL_H
+#define DC_INTERNAL_H
+
+#include "dc/dc.h"
+#include "dc/dc_backend_impl.h"
+
+#define DC_MAX_NODE_IN 8
+#define DC_MAX_NODE_AUX 3
+
+/* Internal invariant check (never used on user input). */
+#define DC_ASSERT(c)                                                                        \
+    do {                                                                                    \
+        if (!(c)) dc_internal_assert_fail(#c, __FILE__, __LINE__);                          \
+    } while (0)
+void dc_internal_assert_fail(const char *expr, const char *file, int line);
+
+/* One recorded op. Inputs may live in other contexts (parameters). */
+struct dc_node {
+    dc_op op;
+    int n_in;
+    dc_tensor *in[DC_MAX_NODE_IN];
+    dc_tensor *out;
+    dc_tensor *aux[DC_MAX_NODE_AUX]; /* saved for backward: bn mean/istd, norms, argmax, dz */
+    dc_op_params p;
+};
+
+/* A bump arena for tensor and node structs (never for data). */
+typedef struct dc_arena_chunk {
+    struct dc_arena_chunk *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+} dc_arena_chunk;
+
+typedef struct dc_pool_entry {
+    dc_buffer *buf;
+} dc_pool_entry;
+
+struct dc_ctx {
+    dc_backend *be;
+    int grad_enabled;
+    int poison;                 /* fill new tensors with NaN / 0xA5 */
+    dc_arena_chunk *arena;      /* current chunk first */
+    dc_arena_chunk *arena_free; /* chunks kept after reset */
+    dc_buffer **live;           /* buffers owned by live tensors, in allocation order */
+    int64_t n_live, cap_live;
+    dc_buffer **pool;           /* buffers kept for reuse, in release order */
+    int64_t n_pool, cap_pool;
+    dc_node **tape;
+    int64_t n_tape, cap_tape;
+    size_t bytes_live, bytes_pooled;
+};
+
+void *dc_arena_alloc(dc_ctx *ctx, size_t bytes);
+/* A tensor struct in ctx without storage (views fill buf/offset). */
+dc_tensor *dc_tensor_struct_new(dc_ctx *ctx, dc_dtype dt, int ndim, const int64_t *shape);
+void dc_tensor_set_contiguous_strides(dc_tensor *t);
+
+/* Backend buffers (allocation + free through the vtable). */
+dc_buffer *dc_buffer_new(dc_backend *be, size_t bytes);
+void dc_buffer_free(dc_buffer *buf);
+
+/* Run a kernel after checking the slot and dtype support. */
+dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a);
+/* Fill kernel args conveniently. */
+void dc_args_init(dc_kernel_args *a, dc_op op);
+
+/* Tape. Records a node when grad is enabled and an input needs a gradient; marks out. */
+dc_node *dc_tape_record(dc_ctx *ctx, dc_op op, dc_tensor *out, int n_in, dc_tensor *const *in,
+                        const dc_op_params *p);
+
+/* Resolve a reshape target (one -1 allowed) against t's element count into out. */
+int dc_resolve_shape(const dc_tensor *t, int ndim, const int64_t *shape, int64_t *out);
+
+/* Shape helpers for messages. */
+const char *dc_shape_str(const dc_tensor *t, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,42 @@
+/* dc_test.c: helpers shared by the Check suites. */
+#define _GNU_SOURCE
+#include "dc_test.h"
+
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *dc_test_data_dir(void) {
+    const char *d = getenv("DC_SHARED_DATA");
+    return (d && *d) ? d : "../shared/data";
+}
+
+void dc_test_data_path(char *buf, size_t cap, const char *rel) {
+    snprintf(buf, cap, "%s/%s", dc_test_data_dir(), rel);
+}
+
+char *dc_test_tmpdir(void) {
+    const char *t = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/dctest.XXXXXX", (t && *t) ? t : "/tmp");
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+void dc_test_rmtree(const char *path) {
+    if (path) nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int dc_test_run_suite(Suite *s) {
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf;
+}

@@ -1,0 +1,17 @@
+/* dc_test.h: small helpers shared by the Check suites (not part of the library). */
+#ifndef DC_TEST_H
+#define DC_TEST_H
+#include <check.h>
+#include <stdio.h>
+
+/* Directory of the genuine dataset excerpts (../shared/data), from DC_SHARED_DATA. */
+const char *dc_test_data_dir(void);
+/* Join the data dir and a relative path into a static-per-call buffer owned by caller. */
+void dc_test_data_path(char *buf, size_t cap, const char *rel);
+/* A fresh empty temporary directory (mkdtemp under $TMPDIR or /tmp); caller frees with dc_test_rmtree. */
+char *dc_test_tmpdir(void);
+void dc_test_rmtree(const char *path);
+/* Run a suite with the usual runner settings; returns the number of failures. */
+int dc_test_run_suite(Suite *s);
+
+#endif

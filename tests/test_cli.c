@@ -1,0 +1,92 @@
+/* test_cli.c: smoke tests of the `dynacl` program: help, version, backends, errors and
+ * exit codes, a short pretraining run whose loss falls, and the benchmark's JSON. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "dc_test.h"
+
+/* Run `dynacl args` capturing stdout+stderr into out; returns the exit status. */
+static int run(const char *args, char *out, size_t cap) {
+    const char *bin = getenv("DC_DYNACL_BIN");
+    ck_assert_msg(bin && *bin, "DC_DYNACL_BIN is not set (run through ctest)");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char buf[1 << 16];
+
+START_TEST(test_help_version) {
+    ck_assert_int_eq(run("--help", buf, sizeof buf), 0);
+    ck_assert(strstr(buf, "pretrain") && strstr(buf, "backends") && strstr(buf, "bench"));
+    ck_assert_int_eq(run("--version", buf, sizeof buf), 0);
+    ck_assert(strncmp(buf, "dynacl ", 7) == 0);
+    ck_assert_int_eq(run("pretrain --help", buf, sizeof buf), 0);
+    ck_assert(strstr(buf, "--epochs") && strstr(buf, "--protocol") && strstr(buf, "--backend"));
+    ck_assert_int_eq(run("", buf, sizeof buf), 2);
+}
+END_TEST
+
+START_TEST(test_backends_listing) {
+    ck_assert_int_eq(run("backends", buf, sizeof buf), 0);
+    ck_assert_msg(strstr(buf, "cpu ") && strstr(buf, "cpu-ref"), "%s", buf);
+}
+END_TEST
+
+START_TEST(test_errors_exit_nonzero) {
+    ck_assert_int_eq(run("frobnicate", buf, sizeof buf), 2);
+    ck_assert(strstr(buf, "unknown command 'frobnicate'"));
+    ck_assert_int_eq(run("pretrain --epochs abc", buf, sizeof buf), 2);
+    ck_assert_msg(strstr(buf, "--epochs expects an integer"), "%s", buf);
+    ck_assert_int_eq(run("pretrain --bogus 1", buf, sizeof buf), 2);
+    ck_assert(strstr(buf, "unknown option '--bogus'"));
+    ck_assert_int_eq(run("pretrain --protocol paper", buf, sizeof buf), 2);
+    ck_assert(strstr(buf, "--protocol must be"));
+    ck_assert_int_ne(run("pretrain --backend nope --max-steps 1", buf, sizeof buf), 0);
+    ck_assert_msg(strstr(buf, "unknown backend 'nope'"), "%s", buf);
+}
+END_TEST
+
+START_TEST(test_pretrain_loss_falls) {
+    ck_assert_int_eq(run("pretrain --epochs 4", buf, sizeof buf), 0);
+    ck_assert_msg(strstr(buf, "epoch   4") && strstr(buf, "(falling)"), "%s", buf);
+    ck_assert_int_eq(run("pretrain --epochs 1 --max-steps 5 --protocol corrected --single-positive", buf, sizeof buf), 0);
+    ck_assert_msg(strstr(buf, "within-sequence") && strstr(buf, "single positive"), "%s", buf);
+}
+END_TEST
+
+START_TEST(test_bench_json) {
+    char *dir = dc_test_tmpdir(), args[2048], path[1024];
+    snprintf(path, sizeof path, "%s/bench.json", dir);
+    snprintf(args, sizeof args, "bench --shape harth --steps 3 --warmup 1 --json %s", path);
+    ck_assert_int_eq(run(args, buf, sizeof buf), 0);
+    ck_assert(strstr(buf, "harth") && strstr(buf, "ms/step"));
+    FILE *f = fopen(path, "r");
+    ck_assert(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(buf, "\"ms_per_step_median\"") && strstr(buf, "\"shape\": \"harth\""), "%s", buf);
+    dc_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("cli");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_help_version);
+    tcase_add_test(tc, test_backends_listing);
+    tcase_add_test(tc, test_errors_exit_nonzero);
+    tcase_add_test(tc, test_pretrain_loss_falls);
+    tcase_add_test(tc, test_bench_json);
+    suite_add_tcase(s, tc);
+    return dc_test_run_suite(s) ? 1 : 0;
+}

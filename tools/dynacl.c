@@ -1,0 +1,45 @@
+/* dynacl.c: the `dynacl` command-line program: subcommand dispatch, --help, --version.
+ * Each subcommand lives in tools/cmd_<name>.c; this file only routes.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dc/dc.h"
+#include "tool_common.h"
+
+static const dc_command g_commands[] = {
+    {"backends", "list backends and devices, and why a backend has none", cmd_backends},
+    {"pretrain", "pretrain DynaCL (default: the embedded synthetic dataset)", cmd_pretrain},
+    {"bench", "time training steps per backend and shape", cmd_bench},
+};
+#define N_COMMANDS ((int)(sizeof g_commands / sizeof g_commands[0]))
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: dynacl [--help] [--version] <command> [options]\n\n"
+            "dynacl %s: Dynamic Contrastive Learning for time series (DynaCL), in C.\n\n"
+            "commands:\n",
+            dc_version());
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", g_commands[i].name, g_commands[i].help);
+    fprintf(f, "\nRun 'dynacl <command> --help' for a command's options. Docs: docs/CLI.md.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("dynacl %s\n", dc_version());
+        return 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], g_commands[i].name)) return g_commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "dynacl: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,143 @@
+/* tool_common.c: option parsing, progress reporting and error printing for the CLI. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dc/dc.h"
+#include "tool_common.h"
+
+double dc_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int dc_tool_fail(const char *cmd, const char *what) {
+    fprintf(stderr, "dynacl %s: %s%s%s\n", cmd, what, dc_last_error()[0] ? ": " : "", dc_last_error());
+    return 1;
+}
+
+void dc_opts_help(FILE *f, const char *cmd, const char *synopsis, const dc_opt *opts) {
+    fprintf(f, "usage: dynacl %s %s\n\noptions:\n", cmd, synopsis);
+    for (const dc_opt *o = opts; o->name; o++) {
+        char left[64];
+        const char *arg = o->kind == OPT_FLAG ? "" : o->kind == OPT_STR ? " STR" : o->kind == OPT_INT ? " N" : " X";
+        snprintf(left, sizeof left, "--%s%s", o->name, arg);
+        fprintf(f, "  %-26s %s\n", left, o->help);
+    }
+    fprintf(f, "  %-26s %s\n", "--help", "show this help");
+}
+
+int dc_opts_parse(const char *cmd, const char *synopsis, const dc_opt *opts, int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            dc_opts_help(stdout, cmd, synopsis, opts);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "dynacl %s: unexpected argument '%s' (see --help)\n", cmd, a);
+            return -1;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const dc_opt *o = NULL;
+        for (const dc_opt *k = opts; k->name; k++)
+            if (strlen(k->name) == len && !strncmp(k->name, name, len)) o = k;
+        if (!o) {
+            fprintf(stderr, "dynacl %s: unknown option '--%.*s' (see --help)\n", cmd, (int)len, name);
+            return -1;
+        }
+        if (o->kind == OPT_FLAG) {
+            if (eq) {
+                fprintf(stderr, "dynacl %s: option --%s takes no value\n", cmd, o->name);
+                return -1;
+            }
+            *(int *)o->dst = 1;
+            continue;
+        }
+        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!val) {
+            fprintf(stderr, "dynacl %s: option --%s needs a value\n", cmd, o->name);
+            return -1;
+        }
+        char *end = NULL;
+        errno = 0;
+        if (o->kind == OPT_STR) {
+            *(const char **)o->dst = val;
+        } else if (o->kind == OPT_INT) {
+            long long v = strtoll(val, &end, 10);
+            if (errno || end == val || *end) {
+                fprintf(stderr, "dynacl %s: --%s expects an integer, got '%s'\n", cmd, o->name, val);
+                return -1;
+            }
+            *(int64_t *)o->dst = v;
+        } else {
+            double v = strtod(val, &end);
+            if (errno || end == val || *end || !isfinite(v)) {
+                fprintf(stderr, "dynacl %s: --%s expects a number, got '%s'\n", cmd, o->name, val);
+                return -1;
+            }
+            *(double *)o->dst = v;
+        }
+    }
+    return 0;
+}
+
+static void fmt_time(double s, char *buf, size_t cap) {
+    if (!isfinite(s) || s < 0) snprintf(buf, cap, "--:--");
+    else if (s < 3600) snprintf(buf, cap, "%02d:%02d", (int)s / 60, (int)s % 60);
+    else snprintf(buf, cap, "%dh%02d", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+void dc_progress_start(dc_progress *p, const char *label, int64_t total) {
+    memset(p, 0, sizeof *p);
+    p->label = label;
+    p->total = total;
+    p->t0 = dc_now();
+    p->tty = isatty(fileno(stderr));
+    p->last_print = -1;
+}
+
+static void print_line(dc_progress *p, const char *msg, int final) {
+    double el = dc_now() - p->t0, rate = el > 0 ? (double)p->done / el : 0;
+    double eta = rate > 0 ? (double)(p->total - p->done) / rate : NAN;
+    char e1[16], e2[16];
+    fmt_time(el, e1, sizeof e1);
+    fmt_time(eta, e2, sizeof e2);
+    if (p->tty) {
+        int width = 24, fill = p->total > 0 ? (int)(width * p->done / p->total) : 0;
+        char bar[32];
+        for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(stderr, "\r%s [%s] %lld/%lld %s | %.1f/s | %s<%s ", p->label, bar, (long long)p->done,
+                (long long)p->total, msg ? msg : "", rate, e1, e2);
+        if (final) fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "%s %lld/%lld %s | %.1f/s | elapsed %s eta %s\n", p->label, (long long)p->done,
+                (long long)p->total, msg ? msg : "", rate, e1, e2);
+    }
+    fflush(stderr);
+}
+
+void dc_progress_update(dc_progress *p, int64_t done, const char *msg) {
+    int64_t prev = p->done;
+    p->done = done;
+    double now = dc_now();
+    if (p->tty) {
+        if (now - p->last_print < 0.1) return;
+    } else {
+        int64_t step = p->total >= 10 ? p->total / 10 : 1;
+        if (done / step == prev / step && p->last_print >= 0) return;
+    }
+    p->last_print = now;
+    print_line(p, msg, 0);
+}
+
+void dc_progress_finish(dc_progress *p, const char *msg) {
+    p->done = p->total;
+    print_line(p, msg, 1);
+}

@@ -1,0 +1,46 @@
+/* tool_common.h: shared pieces of the dynacl CLI (commands, option parsing, progress). */
+#ifndef DC_TOOL_COMMON_H
+#define DC_TOOL_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct dc_command {
+    const char *name;
+    const char *help;
+    int (*run)(int argc, char **argv);
+} dc_command;
+
+int cmd_backends(int argc, char **argv);
+int cmd_pretrain(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* ---- option parsing: --name value / --name=value / --flag ---- */
+typedef enum { OPT_STR, OPT_INT, OPT_DBL, OPT_FLAG } dc_opt_kind;
+typedef struct dc_opt {
+    const char *name;   /* without leading dashes */
+    dc_opt_kind kind;
+    void *dst;          /* const char **, int64_t *, double *, int * */
+    const char *help;
+} dc_opt;
+/* Parses argv[1..]; prints help and returns 1 on --help, -1 (after a message) on error, 0 ok. */
+int dc_opts_parse(const char *cmd, const char *synopsis, const dc_opt *opts, int argc, char **argv);
+void dc_opts_help(FILE *f, const char *cmd, const char *synopsis, const dc_opt *opts);
+
+/* ---- progress: a bar on a terminal, plain lines otherwise ---- */
+typedef struct dc_progress {
+    int64_t total, done;
+    double t0, last_print;
+    int tty;
+    const char *label;
+} dc_progress;
+void dc_progress_start(dc_progress *p, const char *label, int64_t total);
+/* msg: short status (e.g. "loss 3.21"); prints at most ~10 times/s (tty) or every 10% (log). */
+void dc_progress_update(dc_progress *p, int64_t done, const char *msg);
+void dc_progress_finish(dc_progress *p, const char *msg);
+double dc_now(void);
+
+/* Print "dynacl <cmd>: <message>" with the library's last error and return 1. */
+int dc_tool_fail(const char *cmd, const char *what);
+
+#endif
