@@ -106,7 +106,7 @@ int main(int argc, char **argv) {
     for (int op = 0; op < DC_OP_COUNT; op++) {
         if (!dc_op_differentiable((dc_op)op)) continue;
         int found = 0;
-        for (int i = 0; i < dc_n_op_cases; i++) found |= dc_op_cases[i].op == op && dc_op_cases[i].grad_mask;
+        for (int i = 0; i < dc_n_op_cases; i++) found |= (int)dc_op_cases[i].op == op && dc_op_cases[i].grad_mask;
         if (!found) {
             fprintf(stderr, "test_grad_fd: differentiable op '%s' has no gradient case in op_cases.c\n",
                     dc_op_name((dc_op)op));

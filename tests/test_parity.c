@@ -77,7 +77,7 @@ static int run_case(const op_case *c, const char *name, dc_dtype dt, run_result 
     dc_ctx_set_poison(work, 1);
     dc_tensor *in[OPC_MAX_IN] = {0};
     for (int i = 0; i < c->n_in; i++) { /* f32 values, converted to dt */
-        dc_dtype idt = c->kind[i] == IN_MASK ? DC_U8 : c->kind[i] == IN_LABEL ? DC_I32 : DC_F32;
+        dc_dtype idt = c->kind[i] == IN_MASK ? DC_U8 : (c->kind[i] == IN_LABEL || c->kind[i] == IN_INDEX) ? DC_I32 : DC_F32;
         void *h = opc_make_input(c, i, idt, 3);
         int64_t n = opc_numel(c, i);
         if (idt == DC_F32 && dt == DC_F64) {

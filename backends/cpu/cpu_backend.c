@@ -133,7 +133,9 @@ static dc_status cpu_download(dc_backend *be, const dc_buffer *src, size_t off, 
     [DC_OP_COPY] = cpu_copy, [DC_OP_FILL] = cpu_fill, [DC_OP_ADD] = cpu_binary, [DC_OP_SUB] = cpu_binary,    \
     [DC_OP_MUL] = cpu_binary, [DC_OP_DIV] = cpu_binary, [DC_OP_SCALE] = cpu_scale,                           \
     [DC_OP_MASKED_FILL] = cpu_masked_fill, [DC_OP_RELU] = cpu_unary, [DC_OP_SIGMOID] = cpu_unary,            \
-    [DC_OP_TANH] = cpu_unary, [DC_OP_EXP] = cpu_unary, [DC_OP_LOG] = cpu_unary,                              \
+    [DC_OP_TANH] = cpu_unary, [DC_OP_EXP] = cpu_unary, [DC_OP_LOG] = cpu_unary, [DC_OP_SQRT] = cpu_unary,    \
+    [DC_OP_ATAN2] = cpu_binary, [DC_OP_BCE_LOGITS] = cpu_bce_logits, [DC_OP_GATHER] = cpu_gather,            \
+    [DC_OP_GATHER_BACK] = cpu_gather_back, [DC_OP_IRFFT] = cpu_irfft,                                          \
     [DC_OP_ACT_BACK] = cpu_act_back, [DC_OP_SUM] = cpu_sum, [DC_OP_BATCHNORM] = cpu_batchnorm,              \
     [DC_OP_BATCHNORM_BACK] = cpu_batchnorm_back, [DC_OP_L2NORM] = cpu_l2norm,                                \
     [DC_OP_L2NORM_BACK] = cpu_l2norm_back, [DC_OP_LOG_SOFTMAX] = cpu_log_softmax,                            \

@@ -11,6 +11,7 @@ static inline double apply_bin(dc_op op, double x, double y) {
     case DC_OP_ADD: return x + y;
     case DC_OP_SUB: return x - y;
     case DC_OP_MUL: return x * y;
+    case DC_OP_ATAN2: return atan2(x, y);
     default: return x / y;
     }
 }
@@ -30,7 +31,7 @@ dc_status cpu_binary(dc_backend *be, const dc_kernel_args *a) {
             const T *rb = pb + i0 * vb.s[0] + i1 * vb.s[1] + i2 * vb.s[2];
             T *ry = py + r * cols;
             int64_t sa = va.s[3], sb = vb.s[3];
-            if (sa == 1 && sb == 1) {
+            if (sa == 1 && sb == 1 && op != DC_OP_ATAN2) {
                 switch (op) {
                 case DC_OP_ADD: for (int64_t j = 0; j < cols; j++) ry[j] = ra[j] + rb[j]; break;
                 case DC_OP_SUB: for (int64_t j = 0; j < cols; j++) ry[j] = ra[j] - rb[j]; break;
@@ -91,6 +92,7 @@ dc_status cpu_unary(dc_backend *be, const dc_kernel_args *a) {
             break;
         case DC_OP_TANH: for (int64_t i = 0; i < n; i++) y[i] = (T)tanh((double)x[i]); break;
         case DC_OP_EXP: for (int64_t i = 0; i < n; i++) y[i] = (T)exp((double)x[i]); break;
+        case DC_OP_SQRT: for (int64_t i = 0; i < n; i++) y[i] = (T)sqrt((double)x[i]); break;
         default: for (int64_t i = 0; i < n; i++) y[i] = (T)log((double)x[i]); break;
         }
     });
@@ -107,6 +109,7 @@ dc_status cpu_act_back(dc_backend *be, const dc_kernel_args *a) {
         case DC_OP_RELU: for (int64_t i = 0; i < n; i++) gx[i] = y[i] > 0 ? gy[i] : 0; break;
         case DC_OP_SIGMOID: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * y[i] * (1 - y[i]); break;
         case DC_OP_TANH: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * (1 - y[i] * y[i]); break;
+        case DC_OP_SQRT: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] / (2 * y[i]); break;
         default: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * y[i]; break; /* exp */
         }
     });

@@ -60,6 +60,10 @@ dc_status cpu_mpxent_fast(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_maxpool1d(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_maxpool1d_back(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_rfft(dc_backend *be, const dc_kernel_args *a);
+dc_status cpu_irfft(dc_backend *be, const dc_kernel_args *a);
+dc_status cpu_bce_logits(dc_backend *be, const dc_kernel_args *a);
+dc_status cpu_gather(dc_backend *be, const dc_kernel_args *a);
+dc_status cpu_gather_back(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_rng(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_adamw(dc_backend *be, const dc_kernel_args *a);
 

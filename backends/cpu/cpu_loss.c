@@ -76,3 +76,23 @@ dc_status cpu_mse(dc_backend *be, const dc_kernel_args *a) {
     });
     return DC_OK;
 }
+
+/* mean of max(x,0) - x t + log(1 + exp(-|x|)); dx = (sigmoid(x) - t) / n */
+dc_status cpu_bce_logits(dc_backend *be, const dc_kernel_args *a) {
+    const int64_t n = dc_tensor_numel(a->in[0]);
+    CPU_FLOAT_SWITCH(a->in[0]->dtype, {
+        const T *x = CPU_PTR(a->in[0]), *t = CPU_PTR(a->in[1]);
+        T *dx = a->n_out > 1 ? (T *)CPU_PTR(a->out[1]) : NULL;
+        double s = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double v = x[i], e = exp(-fabs(v));
+            s += (v > 0 ? v : 0) - v * (double)t[i] + log1p(e);
+            if (dx) {
+                double sig = v >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+                dx[i] = (T)((sig - (double)t[i]) / (double)n);
+            }
+        }
+        *(T *)CPU_PTR(a->out[0]) = (T)(s / (double)n);
+    });
+    return DC_OK;
+}

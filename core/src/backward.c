@@ -4,6 +4,7 @@
  * log-softmax, max-pool). Losses with fused gradients (cross-entropy, MP-Xent) saved
  * dL/dinput in the forward pass; their rule only scales it by the upstream gradient.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops_common.h"
@@ -76,6 +77,32 @@ static dc_tensor *unslice(dc_ctx *ctx, dc_tensor *gy, const dc_tensor *x, int ax
     if (!dst) return NULL;
     const dc_tensor *in[1] = {gy};
     return dc_run_kernel(ctx, DC_OP_COPY, 1, in, 1, &dst, NULL) == DC_OK ? g : NULL;
+}
+
+/* A constant (n/2+1, 2) tensor of per-bin weights: bins 0 and (even n) n/2 get (w_end_re,
+ * w_end_im), the others (w_mid, w_mid). */
+static dc_tensor *bin_weights(dc_ctx *ctx, dc_dtype dt, int64_t n, double w_end_re, double w_end_im, double w_mid) {
+    int64_t nb = n / 2 + 1;
+    double *h = malloc((size_t)nb * 2 * sizeof *h);
+    if (!h) {
+        dc_fail(DC_ERR_OOM, "fft backward: out of host memory");
+        return NULL;
+    }
+    for (int64_t k = 0; k < nb; k++) {
+        int end = k == 0 || (n % 2 == 0 && k == n / 2);
+        h[2 * k] = end ? w_end_re : w_mid;
+        h[2 * k + 1] = end ? w_end_im : w_mid;
+    }
+    dc_tensor *t = dc_tensor_new(ctx, dt, 2, (int64_t[]){nb, 2});
+    dc_status st = DC_OK;
+    if (t && dt == DC_F64) st = dc_tensor_upload(t, h, (size_t)nb * 16);
+    else if (t) {
+        float *f = (float *)h; /* in place, front to back */
+        for (int64_t i = 0; i < 2 * nb; i++) f[i] = (float)h[i];
+        st = dc_tensor_upload(t, f, (size_t)nb * 8);
+    }
+    free(h);
+    return st == DC_OK ? t : NULL;
 }
 
 static dc_status bn_backward(dc_ctx *ctx, dc_node *n, dc_tensor *gy) {
@@ -156,7 +183,8 @@ static dc_status node_backward(dc_ctx *ctx, dc_node *n) {
     case DC_OP_RELU:
     case DC_OP_SIGMOID:
     case DC_OP_TANH:
-    case DC_OP_EXP: {
+    case DC_OP_EXP:
+    case DC_OP_SQRT: {
         dc_op_params p = {{0}};
         p.i[0] = n->op;
         const dc_tensor *in[2] = {gy, n->out};
@@ -164,6 +192,16 @@ static dc_status node_backward(dc_ctx *ctx, dc_node *n) {
     }
     case DC_OP_LOG:
         return acc_grad(ctx, a, dc_div(ctx, gy, a), 1);
+    case DC_OP_ATAN2: { /* y = atan2(a, b): da = gy b / (a^2 + b^2), db = -gy a / (a^2 + b^2) */
+        dc_tensor *den = dc_add(ctx, dc_mul(ctx, a, a), dc_mul(ctx, b, b));
+        dc_status st = DC_OK;
+        if (a->flags & DC_NEEDS_GRAD) st = acc_grad(ctx, a, dc_sum_to_shape(ctx, dc_div(ctx, dc_mul(ctx, gy, b), den), a), 1);
+        if (st == DC_OK && (b->flags & DC_NEEDS_GRAD)) {
+            dc_tensor *t = dc_scale(ctx, dc_div(ctx, dc_mul(ctx, gy, a), den), -1.0);
+            st = acc_grad(ctx, b, dc_sum_to_shape(ctx, t, b), 1);
+        }
+        return st;
+    }
     case DC_OP_SUM:
     case DC_OP_MEAN: { /* broadcast gy (keepdim shape) back over the axis, times f0 */
         int64_t ks[DC_MAX_DIMS];
@@ -197,6 +235,7 @@ static dc_status node_backward(dc_ctx *ctx, dc_node *n) {
         return acc_grad(ctx, a, back_kernel(ctx, DC_OP_LOG_SOFTMAX_BACK, a, 2, in, NULL), 1);
     }
     case DC_OP_CROSS_ENTROPY:
+    case DC_OP_BCE_LOGITS:
     case DC_OP_MPXENT:
         return acc_grad(ctx, a, scaled_saved(ctx, n->aux[0], gy), 1);
     case DC_OP_MSE: { /* d/da mean((a-b)^2) = 2 (a - b) / n */
@@ -211,6 +250,21 @@ static dc_status node_backward(dc_ctx *ctx, dc_node *n) {
         p.i[2] = a->shape[1];
         const dc_tensor *in[2] = {gy, n->aux[0]};
         return acc_grad(ctx, a, back_kernel(ctx, DC_OP_MAXPOOL1D_BACK, a, 2, in, &p), 1);
+    }
+    case DC_OP_GATHER: {
+        const dc_tensor *in[2] = {gy, b};
+        return acc_grad(ctx, a, back_kernel(ctx, DC_OP_GATHER_BACK, a, 2, in, NULL), 1);
+    }
+    case DC_OP_RFFT: { /* dx_j = sum_k Re(G_k e^{+2 pi i jk/n}): a c2r of G with the middle bins halved */
+        int64_t len = n->p.i[0];
+        dc_tensor *w = bin_weights(ctx, gy->dtype, len, 1.0, 1.0, 0.5);
+        return acc_grad(ctx, a, dc_irfft_scaled(ctx, dc_mul(ctx, gy, w), len, 1.0, 0), 1);
+    }
+    case DC_OP_IRFFT: { /* dX_k = s c_k rfft(gy)_k, c = 1 at DC/Nyquist (whose Im is ignored), else 2 */
+        int64_t len = n->p.i[0];
+        double s = n->p.f[0];
+        dc_tensor *w = bin_weights(ctx, gy->dtype, len, s, 0.0, 2.0 * s);
+        return acc_grad(ctx, a, dc_mul(ctx, dc_rfft(ctx, gy), w), 1);
     }
     default:
         return dc_fail(DC_ERR_STATE, "backward: op %s has no backward rule", dc_op_name(n->op));

@@ -28,6 +28,9 @@ int dc_check_same_dtype(dc_op op, const dc_tensor *a, const dc_tensor *b);
 /* Numpy broadcast of two shapes into out (ndim returned, -1 + error when incompatible). */
 int dc_broadcast_shape(dc_op op, const dc_tensor *a, const dc_tensor *b, int64_t *out);
 
+/* IRFFT with an explicit scale; record = 0 runs the kernel without a tape node (backward). */
+dc_tensor *dc_irfft_scaled(dc_ctx *ctx, dc_tensor *x, int64_t n, double scale, int record);
+
 /* Sum g down to the shape of t (undoing broadcasting). Returns g itself if shapes match. */
 dc_tensor *dc_sum_to_shape(dc_ctx *ctx, dc_tensor *g, const dc_tensor *t);
 

@@ -24,6 +24,7 @@ dc_tensor *dc_add(dc_ctx *ctx, dc_tensor *a, dc_tensor *b) { return binary(ctx, 
 dc_tensor *dc_sub(dc_ctx *ctx, dc_tensor *a, dc_tensor *b) { return binary(ctx, DC_OP_SUB, a, b); }
 dc_tensor *dc_mul(dc_ctx *ctx, dc_tensor *a, dc_tensor *b) { return binary(ctx, DC_OP_MUL, a, b); }
 dc_tensor *dc_div(dc_ctx *ctx, dc_tensor *a, dc_tensor *b) { return binary(ctx, DC_OP_DIV, a, b); }
+dc_tensor *dc_atan2(dc_ctx *ctx, dc_tensor *a, dc_tensor *b) { return binary(ctx, DC_OP_ATAN2, a, b); }
 
 /* Unary-shaped builder: contiguous float input, same-shape output, params p. */
 static dc_tensor *unary(dc_ctx *ctx, dc_op op, dc_tensor *x, const dc_op_params *p) {
@@ -51,6 +52,7 @@ dc_tensor *dc_sigmoid(dc_ctx *ctx, dc_tensor *x) { return unary(ctx, DC_OP_SIGMO
 dc_tensor *dc_tanh(dc_ctx *ctx, dc_tensor *x) { return unary(ctx, DC_OP_TANH, x, NULL); }
 dc_tensor *dc_exp(dc_ctx *ctx, dc_tensor *x) { return unary(ctx, DC_OP_EXP, x, NULL); }
 dc_tensor *dc_log(dc_ctx *ctx, dc_tensor *x) { return unary(ctx, DC_OP_LOG, x, NULL); }
+dc_tensor *dc_sqrt(dc_ctx *ctx, dc_tensor *x) { return unary(ctx, DC_OP_SQRT, x, NULL); }
 
 dc_tensor *dc_masked_fill(dc_ctx *ctx, dc_tensor *x, dc_tensor *mask, double value) {
     const dc_op op = DC_OP_MASKED_FILL;
@@ -123,7 +125,14 @@ dc_tensor *dc_matmul(dc_ctx *ctx, dc_tensor *a, dc_tensor *b, int ta, int tb) {
     if (!dc_check_float(op, a) || !dc_check_float(op, b) || !dc_check_same_dtype(op, a, b)) return NULL;
     /* (B, M, K) x (K, N): fold the batch into rows, when that is a plain reshape */
     if (a->ndim == 3 && b->ndim == 2 && !ta) {
-        int64_t B = a->shape[0], M = a->shape[1];
+        int64_t B = a->shape[0], M = a->shape[1], Kb = tb ? b->shape[1] : b->shape[0];
+        if (a->shape[2] != Kb) { /* report the caller's shapes, not the folded (B*M, K) one */
+            char s1[160], s2[160];
+            dc_fail(DC_ERR_SHAPE, "matmul: inner dimensions differ: %s and %s%s (%lld != %lld)",
+                    dc_tensor_describe(a, s1, sizeof s1), dc_tensor_describe(b, s2, sizeof s2), tb ? "^T" : "",
+                    (long long)a->shape[2], (long long)Kb);
+            return NULL;
+        }
         dc_tensor *a2 = dc_reshape(ctx, a, 2, (int64_t[]){B * M, a->shape[2]});
         dc_tensor *y2 = dc_matmul(ctx, a2, b, 0, tb);
         return y2 ? dc_reshape(ctx, y2, 3, (int64_t[]){B, M, y2->shape[1]}) : NULL;

@@ -153,6 +153,44 @@ dc_tensor *dc_mse(dc_ctx *ctx, dc_tensor *a, dc_tensor *b) {
     return y;
 }
 
+dc_tensor *dc_bce_logits(dc_ctx *ctx, dc_tensor *x, dc_tensor *targets) {
+    const dc_op op = DC_OP_BCE_LOGITS;
+    DC_GUARD2(op, x, targets);
+    if (!dc_check_ctx(ctx, op) || !dc_check_float(op, x) || !dc_check_same_dtype(op, x, targets)) return NULL;
+    if (!dc_tensor_same_shape(x, targets)) return dc_fail_op2(DC_ERR_SHAPE, op, "logits and targets differ", x, targets);
+    if (dc_tensor_numel(x) < 1) return dc_fail_op1(DC_ERR_SHAPE, op, "needs at least one element, got", x);
+    dc_tensor *xc = dc_contiguous(ctx, x), *tc = dc_contiguous(ctx, targets);
+    dc_tensor *loss = (xc && tc) ? dc_tensor_new(ctx, x->dtype, 0, NULL) : NULL;
+    dc_tensor *dx = loss ? dc_tensor_new(ctx, x->dtype, x->ndim, x->shape) : NULL;
+    if (!dx) return NULL;
+    const dc_tensor *in[2] = {xc, tc};
+    dc_tensor *out[2] = {loss, dx};
+    if (dc_run_kernel(ctx, op, 2, in, 2, out, NULL) != DC_OK) return NULL;
+    dc_tensor *ins[1] = {xc}; /* targets take no gradient */
+    dc_node *n = dc_tape_record(ctx, op, loss, 1, ins, NULL);
+    if (n) n->aux[0] = dx;
+    return loss;
+}
+
+dc_tensor *dc_gather(dc_ctx *ctx, dc_tensor *x, dc_tensor *idx) {
+    const dc_op op = DC_OP_GATHER;
+    DC_GUARD2(op, x, idx);
+    if (!dc_check_ctx(ctx, op) || !dc_check_float(op, x)) return NULL;
+    if (x->ndim != 3) return dc_fail_op1(DC_ERR_SHAPE, op, "x must be (B, T, C), got", x);
+    if (idx->dtype != DC_I32) return dc_fail_op1(DC_ERR_DTYPE, op, "indices must be i32, got", idx);
+    if (idx->ndim != 2 || (idx->shape[0] != x->shape[0] && idx->shape[0] != 1))
+        return dc_fail_op2(DC_ERR_SHAPE, op, "indices must be (B, To) or (1, To)", x, idx);
+    dc_tensor *xc = dc_contiguous(ctx, x), *ic = dc_contiguous(ctx, idx);
+    int64_t shape[3] = {x->shape[0], idx->shape[1], x->shape[2]};
+    dc_tensor *y = (xc && ic) ? dc_tensor_new(ctx, x->dtype, 3, shape) : NULL;
+    if (!y) return NULL;
+    const dc_tensor *in[2] = {xc, ic};
+    if (dc_run_kernel(ctx, op, 2, in, 1, &y, NULL) != DC_OK) return NULL;
+    dc_tensor *ins[2] = {xc, ic};
+    dc_tape_record(ctx, op, y, 2, ins, NULL);
+    return y;
+}
+
 dc_mpxent_opts dc_mpxent_opts_default(void) {
     dc_mpxent_opts o = {0.5, 0, 0};
     return o;
@@ -236,9 +274,6 @@ dc_tensor *dc_rfft(dc_ctx *ctx, dc_tensor *x) {
     if (!dc_check_ctx(ctx, op) || !dc_check_float(op, x)) return NULL;
     if (x->ndim < 1 || x->ndim >= DC_MAX_DIMS || x->shape[x->ndim - 1] < 1)
         return dc_fail_op1(DC_ERR_SHAPE, op, "needs rows of length >= 1 and rank < 4, got", x);
-    if (needs_record(ctx, x))
-        return dc_fail_op1(DC_ERR_UNSUPPORTED, op,
-                           "has no backward; disable grad (dc_ctx_set_grad_enabled) for the input", x);
     int64_t n = x->shape[x->ndim - 1];
     int64_t shape[DC_MAX_DIMS];
     for (int i = 0; i < x->ndim - 1; i++) shape[i] = x->shape[i];
@@ -252,5 +287,39 @@ dc_tensor *dc_rfft(dc_ctx *ctx, dc_tensor *x) {
     p.i[1] = rows_of(x);
     const dc_tensor *in[1] = {xc};
     if (dc_run_kernel(ctx, op, 1, in, 1, &y, &p) != DC_OK) return NULL;
+    dc_tape_record(ctx, op, y, 1, &xc, &p);
     return y;
+}
+
+dc_tensor *dc_irfft_scaled(dc_ctx *ctx, dc_tensor *x, int64_t n, double scale, int record) {
+    const dc_op op = DC_OP_IRFFT;
+    DC_GUARD1(op, x);
+    if (!dc_check_ctx(ctx, op) || !dc_check_float(op, x)) return NULL;
+    if (n < 1 || x->ndim < 2 || x->shape[x->ndim - 1] != 2 || x->shape[x->ndim - 2] != n / 2 + 1) {
+        char s[160];
+        dc_fail(DC_ERR_SHAPE, "irfft: length %lld needs input (..., %lld, 2), got %s", (long long)n,
+                (long long)(n / 2 + 1), dc_tensor_describe(x, s, sizeof s));
+        return NULL;
+    }
+    int64_t shape[DC_MAX_DIMS], rows = 1;
+    for (int i = 0; i < x->ndim - 2; i++) {
+        shape[i] = x->shape[i];
+        rows *= x->shape[i];
+    }
+    shape[x->ndim - 2] = n;
+    dc_tensor *xc = dc_contiguous(ctx, x);
+    dc_tensor *y = xc ? dc_tensor_new(ctx, x->dtype, x->ndim - 1, shape) : NULL;
+    if (!y) return NULL;
+    dc_op_params p = {{0}};
+    p.i[0] = n;
+    p.i[1] = rows;
+    p.f[0] = scale;
+    const dc_tensor *in[1] = {xc};
+    if (dc_run_kernel(ctx, op, 1, in, 1, &y, &p) != DC_OK) return NULL;
+    if (record) dc_tape_record(ctx, op, y, 1, &xc, &p);
+    return y;
+}
+
+dc_tensor *dc_irfft(dc_ctx *ctx, dc_tensor *x, int64_t n) {
+    return dc_irfft_scaled(ctx, x, n, n > 0 ? 1.0 / (double)n : 1.0, 1);
 }

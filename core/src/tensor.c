@@ -104,15 +104,16 @@ dc_ctx *dc_ctx_new(dc_backend *be) {
 dc_backend *dc_ctx_backend(const dc_ctx *ctx) { return ctx ? ctx->be : NULL; }
 
 int dc_ctx_set_grad_enabled(dc_ctx *ctx, int enabled) {
+    if (!ctx) return 0;
     int old = ctx->grad_enabled;
     ctx->grad_enabled = enabled ? 1 : 0;
     return old;
 }
 
-int dc_ctx_grad_enabled(const dc_ctx *ctx) { return ctx->grad_enabled; }
+int dc_ctx_grad_enabled(const dc_ctx *ctx) { return ctx ? ctx->grad_enabled : 0; }
 void dc_ctx_set_poison(dc_ctx *ctx, int on) { if (ctx) ctx->poison = on ? 1 : 0; }
-size_t dc_ctx_bytes_live(const dc_ctx *ctx) { return ctx->bytes_live; }
-size_t dc_ctx_bytes_pooled(const dc_ctx *ctx) { return ctx->bytes_pooled; }
+size_t dc_ctx_bytes_live(const dc_ctx *ctx) { return ctx ? ctx->bytes_live : 0; }
+size_t dc_ctx_bytes_pooled(const dc_ctx *ctx) { return ctx ? ctx->bytes_pooled : 0; }
 
 void *dc_arena_alloc(dc_ctx *ctx, size_t bytes) {
     bytes = (bytes + 15) & ~(size_t)15;

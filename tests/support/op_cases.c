@@ -77,6 +77,11 @@ static dc_tensor *b_maxpool_all(dc_ctx *x, dc_tensor *const *i, const op_case *c
     return dc_maxpool1d(x, i[0], i[0]->shape[1], 1);
 }
 static dc_tensor *b_rfft(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return dc_rfft(x, i[0]); }
+static dc_tensor *b_irfft(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return dc_irfft(x, i[0], c->iparam); }
+static dc_tensor *b_sqrt(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return dc_sqrt(x, i[0]); }
+static dc_tensor *b_atan2(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return dc_atan2(x, i[0], i[1]); }
+static dc_tensor *b_bce(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return dc_bce_logits(x, dc_scale(x, i[0], 3.0), i[1]); }
+static dc_tensor *b_gather(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return dc_gather(x, i[0], i[1]); }
 
 #define F IN_UNIFORM
 #define A IN_AWAY
@@ -130,8 +135,16 @@ const op_case dc_op_cases[] = {
     {"maxpool_k2", DC_OP_MAXPOOL1D, 1, {3}, {SH(3, 9, 5)}, {F}, 1, b_maxpool, 2},
     {"maxpool_k3_overlap", DC_OP_MAXPOOL1D, 1, {3}, {SH(2, 10, 3)}, {F}, 1, b_maxpool, 3},
     {"maxpool_global", DC_OP_MAXPOOL1D, 1, {3}, {SH(4, 7, 6)}, {F}, 1, b_maxpool_all},
-    {"rfft_odd", DC_OP_RFFT, 1, {2}, {SH(3, 119)}, {F}, 0, b_rfft},
-    {"rfft_even", DC_OP_RFFT, 1, {2}, {SH(5, 50)}, {F}, 0, b_rfft},
+    {"sqrt", DC_OP_SQRT, 1, {2}, {SH(7, 9)}, {P}, 1, b_sqrt},
+    {"atan2", DC_OP_ATAN2, 2, {2, 2}, {SH(6, 9), SH(1, 9)}, {F, A}, 3, b_atan2},
+    {"bce_logits", DC_OP_BCE_LOGITS, 2, {2, 2}, {SH(11, 7), SH(11, 7)}, {F, IN_PROB}, 1, b_bce},
+    {"gather_batch", DC_OP_GATHER, 2, {3, 2}, {SH(3, 9, 5), SH(3, 12)}, {F, IN_INDEX}, 1, b_gather, 9},
+    {"gather_shared", DC_OP_GATHER, 2, {3, 2}, {SH(2, 7, 4), SH(1, 20)}, {F, IN_INDEX}, 1, b_gather, 7},
+    {"rfft_odd", DC_OP_RFFT, 1, {2}, {SH(3, 119)}, {F}, 1, b_rfft},
+    {"rfft_even", DC_OP_RFFT, 1, {2}, {SH(5, 50)}, {F}, 1, b_rfft},
+    {"rfft_3d", DC_OP_RFFT, 1, {3}, {SH(2, 3, 17)}, {F}, 1, b_rfft},
+    {"irfft_even", DC_OP_IRFFT, 1, {3}, {SH(4, 9, 2)}, {F}, 1, b_irfft, 16},
+    {"irfft_odd", DC_OP_IRFFT, 1, {3}, {SH(3, 8, 2)}, {F}, 1, b_irfft, 15},
 };
 const int dc_n_op_cases = (int)(sizeof dc_op_cases / sizeof dc_op_cases[0]);
 
@@ -154,6 +167,8 @@ void *opc_make_input(const op_case *c, int i, dc_dtype dt, uint64_t seed) {
         case IN_ONES_ISH: v = 0.5 + u; break;
         case IN_MASK: v = u < 0.3; break;
         case IN_LABEL: v = (double)(int)(u * (double)c->iparam); break;
+        case IN_PROB: v = u; break;
+        case IN_INDEX: v = (double)((int)(u * (double)(c->iparam + 4)) - 2); break;
         default: v = 2 * u - 1; break;
         }
         switch (dt) {
@@ -168,7 +183,7 @@ void *opc_make_input(const op_case *c, int i, dc_dtype dt, uint64_t seed) {
 
 int opc_upload_inputs(dc_ctx *ctx, const op_case *c, dc_dtype dt, uint64_t seed, dc_tensor **in) {
     for (int i = 0; i < c->n_in; i++) {
-        dc_dtype idt = c->kind[i] == IN_MASK ? DC_U8 : c->kind[i] == IN_LABEL ? DC_I32 : dt;
+        dc_dtype idt = c->kind[i] == IN_MASK ? DC_U8 : (c->kind[i] == IN_LABEL || c->kind[i] == IN_INDEX) ? DC_I32 : dt;
         void *h = opc_make_input(c, i, idt, seed);
         in[i] = h ? dc_tensor_from_host(ctx, idt, c->ndim[i], c->shape[i], h) : NULL;
         free(h);

@@ -16,7 +16,9 @@ typedef enum {
     IN_POSITIVE,    /* U(0.5, 2): log, div */
     IN_MASK,        /* u8, Bernoulli(0.3) */
     IN_LABEL,       /* i32 in [0, shape of case's iparam) */
-    IN_ONES_ISH     /* U(0.5, 1.5): bn gamma, running var */
+    IN_ONES_ISH,    /* U(0.5, 1.5): bn gamma, running var */
+    IN_PROB,        /* U(0, 1): BCE targets */
+    IN_INDEX        /* i32 in [-2, iparam + 2): gather indices, some out of range */
 } opc_kind;
 
 typedef struct op_case op_case;

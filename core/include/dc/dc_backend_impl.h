@@ -63,8 +63,10 @@ typedef dc_status (*dc_kernel_fn)(dc_backend *be, const dc_kernel_args *a);
  *  ADD/SUB/MUL/DIV  in0, in1 views, out0 contig; in-place ok (out0 == in0 buffer, contig)
  *  SCALE       out0 = f0*in0 + f1; contig; in-place ok
  *  MASKED_FILL in0 contig x, in1 view u8 mask; out0 = mask ? f0 : x
- *  RELU..LOG   in0 contig -> out0 contig; in-place ok
- *  ACT_BACK    in0 gy, in1 y (forward output), i0 = DC_OP_RELU|SIGMOID|TANH|EXP -> out0 gx
+ *  RELU..SQRT  in0 contig -> out0 contig; in-place ok
+ *  ACT_BACK    in0 gy, in1 y (forward output), i0 = DC_OP_RELU|SIGMOID|TANH|EXP|SQRT -> out0 gx
+ *              (sqrt: gy / (2 y))
+ *  ATAN2       in0 a, in1 b views of the out shape -> out0 contig atan2(a, b)
  *  SUM         in0 contig as (i1 outer, i2 n, i3 inner) -> out0 (outer, inner), times f0
  *  MATMUL      in0 A, in1 B contig, i0 transA, i1 transB, i2 batch, i3 M, i4 N, i5 K:
  *              out0 (batch, M, N) = f0 * op(A) op(B) + f1 * out0   (f1 = 0: ignore out0)
@@ -82,13 +84,19 @@ typedef dc_status (*dc_kernel_fn)(dc_backend *be, const dc_kernel_args *a);
  *              out1 dlogits (R, C) = (softmax - onehot) / R (rows with target outside
  *              [0, C) contribute nothing)
  *  MSE         in0 a, in1 b (same shape) -> out0 scalar mean((a-b)^2)
+ *  BCE_LOGITS  in0 x, in1 t (same shape, contig) -> out0 scalar mean BCE, out1 dx = (sigmoid(x) - t) / n
+ *  GATHER      in0 x (B, T, C), in1 idx i32 (Bi, To) with Bi = B or 1 -> out0 (B, To, C);
+ *              rows whose index is outside [0, T) are 0
+ *  GATHER_BACK in0 gy (B, To, C), in1 idx -> out0 dx (B, T, C) (zeroed, scatter-add)
  *  MPXENT      in0 z (N, F); f0 tau, f1 eps (1e-12); i0 seq_len (divides N),
  *              i1 single_positive, i2 want_grad -> out0 loss (scalar), out1 dL/dz (N, F)
  *              when i2 (SPEC 3; the fused forward+backward)
  *  MAXPOOL1D   in0 x (B, T, C); i0 kernel, i1 stride -> out0 y (B, To, C), out1 argmax i32
  *              (index into T; first maximum wins)
  *  MAXPOOL1D_BACK in0 gy (B, To, C), in1 argmax -> out0 dx (B, T, C) (zeroed, scatter-add)
- *  RFFT        in0 (R, n) -> out0 (R, n/2+1, 2); i0 = n
+ *  RFFT        in0 (R, n) -> out0 (R, n/2+1, 2); i0 = n, i1 = R
+ *  IRFFT       in0 (R, n/2+1, 2) -> out0 (R, n) = f0 * c2r(in0) (unnormalised inverse, Hermitian
+ *              extension; Im of bin 0 and of bin n/2 for even n ignored); i0 = n, i1 = R
  *  RNG         out0 contig (f32/f64/u8); i0 dist (DC_RNG_*), i1 seed, i2 counter;
  *              f0, f1 = (lo, hi) | (mean, std) | (p, -). Element j: Philox block
  *              counter + j/4, lane j%4 (normal: Box-Muller on lanes (0,1) and (2,3))

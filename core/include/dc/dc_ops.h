@@ -53,6 +53,9 @@ dc_tensor *dc_sigmoid(dc_ctx *ctx, dc_tensor *x);
 dc_tensor *dc_tanh(dc_ctx *ctx, dc_tensor *x);
 dc_tensor *dc_exp(dc_ctx *ctx, dc_tensor *x);
 dc_tensor *dc_log(dc_ctx *ctx, dc_tensor *x);
+dc_tensor *dc_sqrt(dc_ctx *ctx, dc_tensor *x);
+/* atan2(a, b) elementwise with broadcasting (the angle of b + i a). */
+dc_tensor *dc_atan2(dc_ctx *ctx, dc_tensor *a, dc_tensor *b);
 
 /* ---- reductions over one axis (negative axis counts from the end) ---- */
 dc_tensor *dc_sum(dc_ctx *ctx, dc_tensor *x, int axis, int keepdim);
@@ -84,6 +87,9 @@ dc_tensor *dc_log_softmax(dc_ctx *ctx, dc_tensor *x);                  /* over t
  * out of range contribute 0 to the sum (the mean still divides by R). */
 dc_tensor *dc_cross_entropy(dc_ctx *ctx, dc_tensor *logits, dc_tensor *targets);
 dc_tensor *dc_mse(dc_ctx *ctx, dc_tensor *a, dc_tensor *b);             /* mean((a-b)^2), same shapes */
+/* Binary cross-entropy on logits, mean over all elements: x, targets same shape (targets in
+ * [0, 1], no gradient). Stable: max(x,0) - x t + log(1 + exp(-|x|)). */
+dc_tensor *dc_bce_logits(dc_ctx *ctx, dc_tensor *x, dc_tensor *targets);
 
 /* MP-Xent (SPEC section 3). z: (N, F) rows in sequence-major order. */
 typedef struct dc_mpxent_opts {
@@ -94,11 +100,19 @@ typedef struct dc_mpxent_opts {
 dc_mpxent_opts dc_mpxent_opts_default(void);  /* tau 0.5, seq_len 0, multi-positive */
 dc_tensor *dc_mpxent(dc_ctx *ctx, dc_tensor *z, const dc_mpxent_opts *opts);
 
+/* ---- indexing: out[b, j, :] = x[b, idx[b', j], :] with b' = b (idx (B, To)) or 0 (idx (1, To));
+ * an index outside [0, T) gives a zero row (causal padding for free). x (B, T, C). ---- */
+dc_tensor *dc_gather(dc_ctx *ctx, dc_tensor *x, dc_tensor *idx);
+
 /* ---- pooling: x (B, T, C), max over time windows; out (B, (T-k)/s+1, C) ---- */
 dc_tensor *dc_maxpool1d(dc_ctx *ctx, dc_tensor *x, int64_t kernel, int64_t stride);
 
-/* ---- signal processing: rows (..., n) real -> (..., n/2+1, 2) (re, im); not differentiable yet ---- */
+/* ---- signal processing (torch.fft semantics, "backward" normalisation) ----
+ * dc_rfft:  rows (..., n) real -> (..., n/2+1, 2) (re, im), unnormalised.
+ * dc_irfft: (..., n/2+1, 2) -> (..., n), scaled by 1/n; imaginary parts of the DC and (even
+ *           n) Nyquist bins are ignored. Both differentiable; any n. */
 dc_tensor *dc_rfft(dc_ctx *ctx, dc_tensor *x);
+dc_tensor *dc_irfft(dc_ctx *ctx, dc_tensor *x, int64_t n);
 
 #ifdef __cplusplus
 }
