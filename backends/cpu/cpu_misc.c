@@ -88,9 +88,9 @@ dc_status cpu_rng(dc_backend *be, const dc_kernel_args *a) {
 dc_status cpu_adamw(dc_backend *be, const dc_kernel_args *a) {
     const int64_t n = dc_tensor_numel(a->in[0]);
     const double lr = a->p.f[0], b1 = a->p.f[1], b2 = a->p.f[2], eps = a->p.f[3], wd = a->p.f[4];
-    const double bc1 = a->p.f[5], bc2 = a->p.f[6];
-    const double step = lr / bc1, sqrt_bc2 = sqrt(bc2);
     CPU_FLOAT_SWITCH(a->in[0]->dtype, {
+        const double t = (double)*(const T *)CPU_PTR(a->in[4]) + 1.0;
+        const double step = lr / (1.0 - pow(b1, t)), sqrt_bc2 = sqrt(1.0 - pow(b2, t));
         T *p = CPU_PTR(a->in[0]), *m = CPU_PTR(a->in[2]), *v = CPU_PTR(a->in[3]);
         const T *g = CPU_PTR(a->in[1]);
         for (int64_t i = 0; i < n; i++) {

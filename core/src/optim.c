@@ -25,9 +25,10 @@ struct dc_params {
 struct dc_adamw {
     dc_params *ps;
     dc_adamw_opts o;
-    int64_t t;
+    int64_t t;          /* host mirror of the step count */
     dc_ctx *ctx;
     dc_tensor *m, *v;
+    dc_tensor *t_dev;   /* the step count on the device (1 element) */
 };
 
 dc_params *dc_params_new(dc_backend *be, dc_dtype dt, int trainable) {
@@ -200,7 +201,8 @@ dc_adamw *dc_adamw_new(dc_params *ps, dc_adamw_opts o) {
     opt->o = o;
     opt->m = dc_tensor_zeros(opt->ctx, ps->dtype, 1, &ps->total);
     opt->v = opt->m ? dc_tensor_zeros(opt->ctx, ps->dtype, 1, &ps->total) : NULL;
-    if (!opt->v) {
+    opt->t_dev = opt->v ? dc_tensor_zeros(opt->ctx, ps->dtype, 1, (int64_t[]){1}) : NULL;
+    if (!opt->t_dev) {
         dc_adamw_free(opt);
         return NULL;
     }
@@ -215,28 +217,40 @@ void dc_adamw_free(dc_adamw *opt) {
 
 dc_status dc_adamw_step(dc_adamw *opt) {
     if (!opt) return dc_fail(DC_ERR_ARG, "adamw_step: optimizer is NULL");
-    opt->t++;
     dc_kernel_args a;
     dc_args_init(&a, DC_OP_ADAMW);
     a.in[0] = opt->ps->flat;
     a.in[1] = opt->ps->flat_grad;
     a.in[2] = opt->m;
     a.in[3] = opt->v;
-    a.n_in = 4;
-    a.p.i[0] = opt->t;
+    a.in[4] = opt->t_dev;
+    a.n_in = 5;
     a.p.f[0] = opt->o.lr;
     a.p.f[1] = opt->o.beta1;
     a.p.f[2] = opt->o.beta2;
     a.p.f[3] = opt->o.eps;
     a.p.f[4] = opt->o.weight_decay;
-    a.p.f[5] = 1.0 - pow(opt->o.beta1, (double)opt->t);
-    a.p.f[6] = 1.0 - pow(opt->o.beta2, (double)opt->t);
-    return dc_dispatch(opt->ps->be, &a);
+    dc_status st = dc_dispatch(opt->ps->be, &a);
+    if (st != DC_OK) return st;
+    /* t_dev += 1 on the device */
+    dc_args_init(&a, DC_OP_SCALE);
+    a.in[0] = opt->t_dev;
+    a.out[0] = opt->t_dev;
+    a.n_in = a.n_out = 1;
+    a.p.f[0] = 1.0;
+    a.p.f[1] = 1.0;
+    st = dc_dispatch(opt->ps->be, &a);
+    if (st == DC_OK) opt->t++;
+    return st;
 }
 
 void dc_adamw_set_lr(dc_adamw *opt, double lr) { if (opt) opt->o.lr = lr; }
 double dc_adamw_lr(const dc_adamw *opt) { return opt ? opt->o.lr : 0.0; }
 int64_t dc_adamw_steps(const dc_adamw *opt) { return opt ? opt->t : 0; }
-void dc_adamw_set_steps(dc_adamw *opt, int64_t t) { if (opt) opt->t = t; }
+dc_status dc_adamw_set_steps(dc_adamw *opt, int64_t t) {
+    if (!opt || t < 0) return dc_fail(DC_ERR_ARG, "adamw_set_steps: NULL optimizer or negative step count");
+    opt->t = t;
+    return dc_tensor_fill(opt->t_dev, (double)t);
+}
 dc_tensor *dc_adamw_m(const dc_adamw *opt) { return opt ? opt->m : NULL; }
 dc_tensor *dc_adamw_v(const dc_adamw *opt) { return opt ? opt->v : NULL; }

@@ -101,7 +101,9 @@ typedef dc_status (*dc_kernel_fn)(dc_backend *be, const dc_kernel_args *a);
  *              f0, f1 = (lo, hi) | (mean, std) | (p, -). Element j: Philox block
  *              counter + j/4, lane j%4 (normal: Box-Muller on lanes (0,1) and (2,3))
  *  ADAMW       in0 p, in1 g, in2 m, in3 v (same numel, contig); p, m, v updated IN PLACE;
- *              f0 lr, f1 b1, f2 b2, f3 eps, f4 wd, f5 1-b1^t, f6 1-b2^t
+ *              in4 = steps already taken (1 element, same dtype), so this step is t = in4 + 1;
+ *              f0 lr, f1 b1, f2 b2, f3 eps, f4 wd. Core increments in4 afterwards with a
+ *              SCALE kernel, so the step count lives on the device (CUDA graphs replay it).
  */
 typedef struct dc_backend_vtbl {
     int abi_version;

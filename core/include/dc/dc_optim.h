@@ -53,7 +53,7 @@ dc_status dc_adamw_step(dc_adamw *opt);
 void dc_adamw_set_lr(dc_adamw *opt, double lr);
 double dc_adamw_lr(const dc_adamw *opt);
 int64_t dc_adamw_steps(const dc_adamw *opt);
-void dc_adamw_set_steps(dc_adamw *opt, int64_t t);   /* for resuming */
+dc_status dc_adamw_set_steps(dc_adamw *opt, int64_t t);  /* for resuming */
 dc_tensor *dc_adamw_m(const dc_adamw *opt);          /* flat first-moment buffer */
 dc_tensor *dc_adamw_v(const dc_adamw *opt);          /* flat second-moment buffer */
 
