@@ -47,17 +47,38 @@ START_TEST(test_errors_exit_nonzero) {
     ck_assert_int_eq(run("pretrain --bogus 1", buf, sizeof buf), 2);
     ck_assert(strstr(buf, "unknown option '--bogus'"));
     ck_assert_int_eq(run("pretrain --protocol paper", buf, sizeof buf), 2);
-    ck_assert(strstr(buf, "--protocol must be"));
+    ck_assert_msg(strstr(buf, "protocol must be 'authors' or 'corrected'"), "%s", buf);
     ck_assert_int_ne(run("pretrain --backend nope --max-steps 1", buf, sizeof buf), 0);
     ck_assert_msg(strstr(buf, "unknown backend 'nope'"), "%s", buf);
 }
 END_TEST
 
 START_TEST(test_pretrain_loss_falls) {
-    ck_assert_int_eq(run("pretrain --epochs 4", buf, sizeof buf), 0);
-    ck_assert_msg(strstr(buf, "epoch   4") && strstr(buf, "(falling)"), "%s", buf);
-    ck_assert_int_eq(run("pretrain --epochs 1 --max-steps 5 --protocol corrected --single-positive", buf, sizeof buf), 0);
-    ck_assert_msg(strstr(buf, "within-sequence") && strstr(buf, "single positive"), "%s", buf);
+    char *dir = dc_test_tmpdir(), args[2048], path[1100];
+    snprintf(args, sizeof args, "pretrain --epochs 4 --out %s/a", dir);
+    ck_assert_int_eq(run(args, buf, sizeof buf), 0);
+    ck_assert_msg(strstr(buf, "(falling)") && strstr(buf, "model.safetensors"), "%s", buf);
+    /* a second run into the same folder is refused; --force replaces it */
+    ck_assert_int_eq(run(args, buf, sizeof buf), 1);
+    ck_assert_msg(strstr(buf, "already holds a run"), "%s", buf);
+    snprintf(args, sizeof args, "pretrain --epochs 1 --max-steps 5 --out %s/a --force --protocol corrected --single-positive "
+             "--model dynacl-m", dir);
+    ck_assert_int_eq(run(args, buf, sizeof buf), 0);
+    snprintf(path, sizeof path, "%s/a/config.json", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(buf, "\"protocol\":\t\"corrected\"") && strstr(buf, "\"within-seq\"") &&
+                  strstr(buf, "\"embeddings\"") && strstr(buf, "\"paper\"") && strstr(buf, "\"dynacl-m\""),
+                  "%s", buf);
+    /* --resume takes everything from config.json */
+    snprintf(args, sizeof args, "pretrain --resume %s/a", dir);
+    ck_assert_int_eq(run(args, buf, sizeof buf), 0);
+    ck_assert_msg(strstr(buf, "(resuming)"), "%s", buf);
+    dc_test_rmtree(dir);
+    free(dir);
 }
 END_TEST
 

@@ -126,7 +126,7 @@ int main(int argc, char **argv) {
     }
     Suite *s = suite_create("grad_fd");
     TCase *tc = tcase_create("fd");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_fd, 0, 2 * n_selected);
     suite_add_tcase(s, tc);
     return dc_test_run_suite(s) ? 1 : 0;

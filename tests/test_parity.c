@@ -10,7 +10,7 @@
  * kernel leaves unwritten fails. Unsupported (op, backend) pairs are reported, not failed.
  *
  *   test_parity                 every case on every backend, then the coverage matrix
- *   test_parity NAME            one case (ctest: parity.NAME)
+ *   test_parity NAME...         these cases (ctest: parity.NAME, one each)
  *   test_parity --list          case names
  *   DC_PARITY_BACKENDS=opencl   restrict to some backends (comma-separated kinds)
  */
@@ -300,12 +300,19 @@ int main(int argc, char **argv) {
         for (int r = 0; r < n_rows; r++) printf("%s\n", row_name(r));
         return 0;
     }
-    for (int r = 0; r < n_rows; r++)
-        if (argc < 2 || !strcmp(argv[1], row_name(r))) sel_case[n_sel++] = r;
-    if (!n_sel) {
-        fprintf(stderr, "test_parity: no case named '%s' (see --list)\n", argv[1]);
-        return 2;
+    for (int a = 1; a < argc; a++) {
+        int found = 0;
+        for (int r = 0; r < n_rows; r++) {
+            if (strcmp(argv[a], row_name(r))) continue;
+            found = 1;
+            if (n_sel < 256) sel_case[n_sel++] = r;
+        }
+        if (!found) {
+            fprintf(stderr, "test_parity: no case named '%s' (see --list)\n", argv[a]);
+            return 2;
+        }
     }
+    for (int r = 0; argc < 2 && r < n_rows; r++) sel_case[n_sel++] = r;
     find_backends();
     if (n_be == 0) {
         printf("parity: no backend to compare with the reference\n");

@@ -9,7 +9,17 @@
 
 static const dc_command g_commands[] = {
     {"backends", "list backends and devices, and why a backend has none", cmd_backends},
-    {"pretrain", "pretrain DynaCL (default: the embedded synthetic dataset)", cmd_pretrain},
+    {"fetch-data", "download a public dataset (harth, afdb, sleep-edf), resumable, SHA-256 checked", cmd_fetch},
+    {"prepare", "turn raw dataset files into a prepared dataset folder (.npy + meta.json)", cmd_prepare},
+    {"pretrain", "pretrain DynaCL, DynaCL-M or an ablation (default: the embedded synthetic dataset)", cmd_pretrain},
+    {"embed", "encoder outputs of a checkpoint (eval mode) as .npy", cmd_embed},
+    {"loss", "the pretext loss of a checkpoint on a split (eval mode)", cmd_loss},
+    {"linear-eval", "linear evaluation of a frozen encoder (accuracy, F1, precision, recall; SPEC 7.1)", cmd_linear_eval},
+    {"cluster", "k-means + DBI, silhouette, CH and J on the balanced test subset (SPEC 7.2)", cmd_cluster},
+    {"tsne", "Barnes-Hut t-SNE of the balanced test subset as a PNG scatter plot + CSV (SPEC 7.3)", cmd_tsne},
+    {"figure", "compose t-SNE CSVs into a methods x datasets grid (the paper's Figure 3)", cmd_figure},
+    {"report", "the paper's Tables 2, 3 and 5 from runs, as Markdown and CSV", cmd_report},
+    {"demo", "the main job: pretrain DynaCL, evaluate, print the table, write the plot", cmd_demo},
     {"bench", "time training steps per backend and shape", cmd_bench},
 };
 #define N_COMMANDS ((int)(sizeof g_commands / sizeof g_commands[0]))
@@ -20,7 +30,7 @@ static void usage(FILE *f) {
             "dynacl %s: Dynamic Contrastive Learning for time series (DynaCL), in C.\n\n"
             "commands:\n",
             dc_version());
-    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", g_commands[i].name, g_commands[i].help);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-12s %s\n", g_commands[i].name, g_commands[i].help);
     fprintf(f, "\nRun 'dynacl <command> --help' for a command's options. Docs: docs/CLI.md.\n");
 }
 

@@ -14,6 +14,16 @@ typedef struct dc_command {
 int cmd_backends(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_prepare(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_loss(int argc, char **argv);
+int cmd_linear_eval(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+int cmd_tsne(int argc, char **argv);
+int cmd_figure(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 /* ---- option parsing: --name value / --name=value / --flag ---- */
 typedef enum { OPT_STR, OPT_INT, OPT_DBL, OPT_FLAG } dc_opt_kind;

@@ -9,6 +9,7 @@
 
 #include "dc/dc.h"
 #include "dc/dc_frames.h"
+#include "dc/dc_stft.h"
 
 #define FS 50.0
 #define NCH 6
@@ -75,56 +76,30 @@ dc_status dc_synthetic_generate(const dc_synth_opts *opts, dc_frames *out) {
     dc_synth_opts o = opts ? *opts : dc_synth_opts_default();
     if (o.subjects < 1 || !(o.minutes * 60.0 * FS >= WIN))
         return dc_fail(DC_ERR_ARG, "synthetic: need >= 1 subject and >= 1 s per subject");
-    int64_t n_samp = (int64_t)(o.minutes * 60.0 * FS), fr_per = 1 + (n_samp - WIN) / HOP;
+    int64_t n_samp = (int64_t)(o.minutes * 60.0 * FS), fr_per = dc_stft_frames(n_samp, WIN, HOP);
     int64_t n = fr_per * o.subjects, D = NCH * NBIN;
     out->X = malloc((size_t)(n * D) * sizeof(float));
     out->label = malloc((size_t)n * sizeof(int32_t));
     out->subject = malloc((size_t)n * sizeof(int32_t));
-    float *sig = malloc((size_t)(n_samp * NCH) * sizeof(float)), *win = malloc((size_t)(fr_per * WIN) * sizeof(float));
-    float *spec = malloc((size_t)(fr_per * NBIN * 2) * sizeof(float));
+    float *sig = malloc((size_t)(n_samp * NCH) * sizeof(float));
     int32_t *lab = malloc((size_t)n_samp * sizeof(int32_t));
     dc_backend *be = dc_backend_new("cpu");
-    dc_ctx *ctx = be ? dc_ctx_new(be) : NULL;
     dc_status st = DC_OK;
-    if (!out->X || !out->label || !out->subject || !sig || !win || !spec || !lab || !ctx) {
-        st = ctx ? dc_fail(DC_ERR_OOM, "synthetic: out of host memory") : dc_last_status();
+    if (!out->X || !out->label || !out->subject || !sig || !lab || !be) {
+        st = be ? dc_fail(DC_ERR_OOM, "synthetic: out of host memory") : dc_last_status();
         goto done;
     }
     out->n = n;
     out->D = D;
     out->n_classes = NREG;
     for (int k = 0; k < NREG; k++) strcpy(out->class_names[k], k_names[k]);
-    dc_ctx_set_grad_enabled(ctx, 0);
     dc_rng rng = dc_rng_init(o.seed);
-    double hann[WIN];
-    for (int i = 0; i < WIN; i++) hann[i] = 0.5 - 0.5 * cos(TWO_PI * i / WIN); /* periodic */
     for (int s = 0; s < o.subjects && st == DC_OK; s++) {
         subject_signal(&rng, n_samp, sig, lab);
         int64_t base = (int64_t)s * fr_per;
-        for (int c = 0; c < NCH && st == DC_OK; c++) {
-            for (int64_t m = 0; m < fr_per; m++)
-                for (int i = 0; i < WIN; i++) win[m * WIN + i] = (float)(hann[i] * sig[(m * HOP + i) * NCH + c]);
-            dc_tensor *w = dc_tensor_from_host(ctx, DC_F32, 2, (int64_t[]){fr_per, WIN}, win);
-            dc_tensor *f = dc_rfft(ctx, w);
-            if (!f || dc_tensor_download(f, spec, (size_t)(fr_per * NBIN * 2) * sizeof(float)) != DC_OK) {
-                st = dc_last_status();
-                break;
-            }
-            for (int64_t m = 0; m < fr_per; m++)
-                for (int k = 0; k < NBIN; k++) {
-                    float re = spec[(m * NBIN + k) * 2], im = spec[(m * NBIN + k) * 2 + 1];
-                    out->X[(base + m) * D + c * NBIN + k] = sqrtf(re * re + im * im);
-                }
-            dc_ctx_reset(ctx);
-        }
-        for (int64_t m = 0; m < fr_per; m++) { /* argmax windowed label, ties to the smaller class */
-            int cnt[NREG] = {0};
-            for (int i = 0; i < WIN; i++) cnt[lab[m * HOP + i]]++;
-            int best = 0;
-            for (int k = 1; k < NREG; k++) best = cnt[k] > cnt[best] ? k : best;
-            out->label[base + m] = best;
-            out->subject[base + m] = s;
-        }
+        st = dc_stft_magnitude(be, sig, n_samp, NCH, NCH, 1, WIN, HOP, out->X + base * D, D);
+        if (st == DC_OK) st = dc_windowed_labels(lab, n_samp, WIN, HOP, NREG, out->label + base);
+        for (int64_t m = 0; m < fr_per; m++) out->subject[base + m] = s;
     }
     /* z-score per feature (population std; 0 -> 1e-10 as HARTH) */
     for (int64_t j = 0; j < D && st == DC_OK; j++) {
@@ -137,8 +112,7 @@ dc_status dc_synthetic_generate(const dc_synth_opts *opts, dc_frames *out) {
         for (int64_t i = 0; i < n; i++) out->X[i * D + j] = (float)((out->X[i * D + j] - mu) / sd);
     }
 done:
-    free(sig), free(win), free(spec), free(lab);
-    dc_ctx_free(ctx);
+    free(sig), free(lab);
     dc_backend_free(be);
     if (st != DC_OK) dc_frames_free(out);
     return st;

@@ -329,6 +329,23 @@ dc_status dc_tensor_fill(dc_tensor *t, double value) {
     return dc_dispatch(t->buf->be, &a);
 }
 
+dc_status dc_tensor_accumulate(dc_tensor *dst, const dc_tensor *src) {
+    if (!dst || !src) return dc_fail(DC_ERR_ARG, "accumulate: NULL tensor");
+    if (!dc_tensor_same_shape(dst, src) || dst->dtype != src->dtype || !dc_tensor_is_contiguous(dst)) {
+        char a[160], b[160];
+        return dc_fail(DC_ERR_SHAPE, "accumulate: %s += %s needs equal shapes and dtypes, contiguous dst",
+                       dc_tensor_describe(dst, a, sizeof a), dc_tensor_describe(src, b, sizeof b));
+    }
+    dc_kernel_args a;
+    dc_args_init(&a, DC_OP_ADD);
+    a.in[0] = dst;
+    a.in[1] = src;
+    a.out[0] = dst;
+    a.n_in = 2;
+    a.n_out = 1;
+    return dc_dispatch(dst->buf->be, &a);
+}
+
 dc_tensor *dc_tensor_full(dc_ctx *ctx, dc_dtype dt, int ndim, const int64_t *shape, double value) {
     dc_tensor *t = dc_tensor_new(ctx, dt, ndim, shape);
     if (t && dc_tensor_fill(t, value) != DC_OK) return NULL;
@@ -415,6 +432,8 @@ double dc_tensor_item(const dc_tensor *t) {
     default: return NAN;
     }
 }
+
+dc_backend *dc_tensor_backend(const dc_tensor *t) { return (t && t->buf) ? t->buf->be : NULL; }
 
 void dc_tensor_set_name(dc_tensor *t, const char *name) {
     if (t && name) snprintf(t->name, sizeof t->name, "%s", name);

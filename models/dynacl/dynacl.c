@@ -1,5 +1,6 @@
-/* dynacl.c: DynaCL's loss and training step on the shared encoder. */
+/* dynacl.c: the four DynaCL methods as dc_model vtables, and the one-step driver. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "dynacl/dc_dynacl.h"
 
@@ -24,3 +25,99 @@ dc_status dc_dynacl_step(dc_encoder *enc, dc_adamw *opt, dc_ctx *ctx, dc_tensor 
     }
     return DC_OK;
 }
+
+/* ---------------------------------------------------------------- shared pieces */
+
+static int64_t seq_len_of(const dc_model *m, const dc_tensor *x) { return m->cfg.mpx_within_seq ? x->shape[1] : 0; }
+
+static dc_tensor *flat_embed(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training) {
+    dc_tensor *z = dc_encoder_forward(m->enc, ctx, x, training);
+    return z ? dc_reshape(ctx, z, 2, (int64_t[]){-1, DC_ENCODER_OUT}) : NULL;
+}
+
+static dc_tensor *mpxent_of(dc_model *m, dc_ctx *ctx, dc_tensor *zf, dc_tensor *x) {
+    dc_mpxent_opts o = {m->cfg.tau, seq_len_of(m, x), m->cfg.single_positive};
+    return dc_mpxent(ctx, zf, &o);
+}
+
+/* Y for the margin loss: the authors' rule on the raw input, or the intended rule on z. */
+static dc_tensor *pseudo_labels(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_tensor *zf) {
+    int64_t N = zf->shape[0];
+    if (m->cfg.pseudo_from_embeddings) return dc_pseudo_labels_embeddings(ctx, zf, m->cfg.threshold);
+    double thr = m->cfg.threshold;
+    if (thr > 0 && thr < 1) /* SPEC 4.3: the sequential assignments make Y = 1 for any 0 < thr < 1 */
+        return dc_tensor_full(ctx, zf->dtype, 1, &N, 1.0);
+    int64_t D = x->shape[x->ndim - 1];
+    float *h = malloc((size_t)(N * D) * sizeof *h), *Y = malloc((size_t)N * sizeof *Y);
+    dc_tensor *t = NULL;
+    if (h && Y && dc_tensor_download(x, h, (size_t)(N * D) * sizeof *h) == DC_OK) {
+        dc_pseudo_labels_code(h, N, D, thr, Y);
+        t = dc_tensor_from_host(ctx, DC_F32, 1, &N, Y);
+    } else if (!h || !Y) {
+        dc_fail(DC_ERR_OOM, "pseudo-labels: out of host memory");
+    }
+    free(h);
+    free(Y);
+    return t;
+}
+
+static dc_tensor *margin_of(dc_model *m, dc_ctx *ctx, dc_tensor *zf, dc_tensor *x) {
+    dc_tensor *Y = pseudo_labels(m, ctx, x, zf);
+    return dc_margin_loss(ctx, zf, Y, m->cfg.tau, m->cfg.margin, m->cfg.margin_gamma, seq_len_of(m, x));
+}
+
+/* lam * mse + (1 - lam) * contrastive (authors), or lam * contrastive + (1 - lam) * mse (paper) */
+static dc_tensor *mix(dc_model *m, dc_ctx *ctx, dc_tensor *mse, dc_tensor *con) {
+    double lam = m->cfg.lambda;
+    if (m->cfg.lambda_paper_form) return dc_add(ctx, dc_scale(ctx, con, lam), dc_scale(ctx, mse, 1.0 - lam));
+    return dc_add(ctx, dc_scale(ctx, mse, lam), dc_scale(ctx, con, 1.0 - lam));
+}
+
+/* Masked embeddings and the MSE to a fresh random projection of the unmasked input. */
+static dc_tensor *masked_mse(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_tensor **zf_out) {
+    dc_tensor *xm = dc_feature_mask(ctx, x, m->cfg.mask_p, rng);
+    dc_tensor *zf = flat_embed(m, ctx, xm, training);
+    dc_tensor *X = zf ? dc_reshape(ctx, x, 2, (int64_t[]){-1, x->shape[x->ndim - 1]}) : NULL;
+    dc_tensor *zbar = dc_random_projection(ctx, X, DC_ENCODER_OUT, rng);
+    *zf_out = zf;
+    return dc_mse(ctx, zf, zbar);
+}
+
+/* ---------------------------------------------------------------- the four methods */
+
+static dc_tensor *loss_dynacl(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *t) {
+    dc_tensor *L = mpxent_of(m, ctx, flat_embed(m, ctx, x, training), x);
+    dc_loss_terms_add(t, "mpxent", L);
+    return L;
+}
+
+static dc_tensor *loss_dynacl_m(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *t) {
+    dc_tensor *zf = NULL, *mse = masked_mse(m, ctx, x, training, rng, &zf);
+    dc_tensor *mar = mse ? margin_of(m, ctx, zf, x) : NULL;
+    dc_loss_terms_add(t, "mse", mse);
+    dc_loss_terms_add(t, "margin", mar);
+    return mar ? mix(m, ctx, mse, mar) : NULL;
+}
+
+static dc_tensor *loss_mpxent_mse(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *t) {
+    dc_tensor *zf = NULL, *mse = masked_mse(m, ctx, x, training, rng, &zf);
+    dc_tensor *mpx = mse ? mpxent_of(m, ctx, zf, x) : NULL;
+    dc_loss_terms_add(t, "mse", mse);
+    dc_loss_terms_add(t, "mpxent", mpx);
+    return mpx ? mix(m, ctx, mse, mpx) : NULL;
+}
+
+static dc_tensor *loss_mpxent_margin(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng,
+                                     dc_loss_terms *t) {
+    dc_tensor *zf = flat_embed(m, ctx, x, training);
+    dc_tensor *L = zf ? margin_of(m, ctx, zf, x) : NULL;
+    dc_loss_terms_add(t, "margin", L);
+    return L;
+}
+
+/* SPEC 5/4.6: DynaCL, DynaCL-M and MP-Xent+MSE validate (ReduceLROnPlateau); the margin-only
+ * ablation script has no validation pass. */
+const dc_model_vtbl dc_dynacl_vtbl = {"dynacl", loss_dynacl, 1, NULL};
+const dc_model_vtbl dc_dynacl_m_vtbl = {"dynacl-m", loss_dynacl_m, 1, NULL};
+const dc_model_vtbl dc_mpxent_mse_vtbl = {"mpxent-mse", loss_mpxent_mse, 1, NULL};
+const dc_model_vtbl dc_mpxent_margin_vtbl = {"mpxent-margin", loss_mpxent_margin, 0, NULL};

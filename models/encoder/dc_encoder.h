@@ -39,4 +39,8 @@ dc_status dc_encoder_init(dc_encoder *enc, dc_rng *rng);
 /* x: (B, T, D) or (N, D). Returns (B, T, 32) or (N, 32). training selects BN statistics. */
 dc_tensor *dc_encoder_forward(dc_encoder *enc, dc_ctx *ctx, dc_tensor *x, int training);
 
+/* Embed n sequences of T instances (host rows X (n, T, D), float32) in eval mode (BatchNorm
+ * running statistics, no gradient), `chunk` sequences per pass, into Z (n, T, 32). */
+dc_status dc_encoder_embed(dc_encoder *enc, const float *X, int64_t n, int64_t T, float *Z, int64_t chunk);
+
 #endif

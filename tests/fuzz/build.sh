@@ -6,9 +6,9 @@ set -e
 out=${1:-build-fuzz}
 mkdir -p "$out"
 src="core/src/error.c core/data/data_file.c core/data/wfdb.c core/data/wfdb_dat.c core/data/wfdb_annot.c core/data/edf.c \
-     core/data/edf_annotations.c core/data/edf_sleep.c core/data/harth_csv.c"
-for f in wfdb edf harth; do
+     core/data/edf_annotations.c core/data/edf_sleep.c core/data/harth_csv.c core/io/npy.c core/io/atomic.c"
+for f in wfdb edf harth npy; do
   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -Icore/include -o "$out/fuzz_$f" "tests/fuzz/fuzz_$f.c" $src -lm
 done
-echo "built $out/fuzz_wfdb $out/fuzz_edf $out/fuzz_harth"
+echo "built $out/fuzz_wfdb $out/fuzz_edf $out/fuzz_harth $out/fuzz_npy"

@@ -38,6 +38,40 @@ dc_status dc_backend_sync(dc_backend *be);
 /* 1 if the backend implements the op for the dtype (see dc_ops.h for op ids). */
 int dc_backend_supports(dc_backend *be, int op, int dtype);
 
+/* ---- graph capture (CUDA graphs; core/src/graph.c) ----
+ *
+ *     dc_graph *g = dc_graph_capture_step(be, my_step, &state);  // 1 eager step, then capture 1
+ *     for (i = 0; i < steps; i++) dc_graph_launch(g);            // each launch = one more step
+ *     dc_backend_sync(be);  read the loss tensor;  dc_graph_free(g);
+ *
+ * Between dc_graph_capture_begin and dc_graph_capture_end the backend records what is
+ * issued instead of running it. The captured code must not allocate (a step context that
+ * ran the same step once allocates nothing: dc_ctx_reset pools its buffers and hands the
+ * same ones back), upload, download or synchronise; those calls fail with DC_ERR_STATE.
+ * Scalar parameters (learning rate, RNG counters, shapes) are frozen into the graph;
+ * AdamW's step count lives on the device, so replays advance it. Buffers the graph uses
+ * must outlive it: do not trim or free the step context, parameters or inputs until
+ * dc_graph_free. Inputs can be refreshed between launches by uploading into the same
+ * tensors (uploads are ordered with launches). Host-side counters touched by the captured
+ * code (dc_adamw_steps, an encoder's num_batches_tracked) advance once at capture and not
+ * on replays: after R launches, add R - 1 to them. */
+typedef struct dc_graph dc_graph;
+/* 1 if the backend can capture graphs (cuda), else 0 (cpu, opencl). */
+int dc_backend_can_capture(dc_backend *be);
+dc_status dc_graph_capture_begin(dc_backend *be);
+/* Ends the capture (also after an error inside it) and returns the graph, or NULL + error. */
+dc_graph *dc_graph_capture_end(dc_backend *be);
+/* Enqueue one replay on the graph's backend (asynchronous; dc_backend_sync waits). */
+dc_status dc_graph_launch(dc_graph *g);
+void dc_graph_free(dc_graph *g);   /* accepts NULL */
+/* The training-step driver: calls step(user) once eagerly (the warm-up: fills the step
+ * context's pool, creates library handles and plans; it is a real step), then captures a
+ * second call into a graph and returns it without running it. step must reset its step
+ * context first and issue the same work on every call. NULL + error if the backend cannot
+ * capture or a call fails; the capture is always closed. */
+typedef dc_status (*dc_graph_step_fn)(void *user);
+dc_graph *dc_graph_capture_step(dc_backend *be, dc_graph_step_fn step, void *user);
+
 #ifdef __cplusplus
 }
 #endif

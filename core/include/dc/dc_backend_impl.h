@@ -124,6 +124,15 @@ typedef struct dc_backend_vtbl {
     int (*supports)(dc_backend *be, dc_op op, dc_dtype dt);
     int supports_f64;
     dc_kernel_fn kernels[DC_OP_COUNT];
+    /* optional, all four or none: graph capture (CUDA graphs). Between capture_begin and
+     * capture_end the backend records its kernels and copies instead of running them;
+     * upload, download, sync and buf_alloc then fail (DC_ERR_STATE) rather than break the
+     * capture. capture_end returns an executable graph (NULL + error if the capture broke);
+     * graph_launch enqueues one replay, in order with everything else on the backend. */
+    dc_status (*capture_begin)(dc_backend *be);
+    dc_status (*capture_end)(dc_backend *be, void **graph);
+    dc_status (*graph_launch)(dc_backend *be, void *graph);
+    void (*graph_free)(dc_backend *be, void *graph);
 } dc_backend_vtbl;
 
 /* Element pointer helper for host-memory backends. */

@@ -96,9 +96,14 @@ dc_status dc_tensor_upload(dc_tensor *t, const void *host, size_t bytes);
 dc_status dc_tensor_download(const dc_tensor *t, void *host, size_t bytes);
 /* Convenience: the single value of a one-element tensor, as double (NaN on error). */
 double dc_tensor_item(const dc_tensor *t);
+/* dst += src elementwise (same shape and dtype, dst contiguous; no tape). For running sums
+ * kept on the device, e.g. an epoch's loss. */
+dc_status dc_tensor_accumulate(dc_tensor *dst, const dc_tensor *src);
 /* Fill a contiguous tensor with a value (no tape). */
 dc_status dc_tensor_fill(dc_tensor *t, double value);
 void dc_tensor_set_name(dc_tensor *t, const char *name);
+/* The backend holding t's storage. */
+dc_backend *dc_tensor_backend(const dc_tensor *t);
 /* Mark a leaf as needing gradients (its grad is allocated in its own context). */
 dc_status dc_tensor_set_requires_grad(dc_tensor *t, int on);
 

@@ -1,0 +1,29 @@
+/* eval_tools.h: helpers shared by the evaluation commands (linear-eval, cluster, tsne, figure,
+ * report, demo): opening data and encoders, reading a checkpoint's run, seed lists, JSON text. */
+#ifndef DC_EVAL_TOOLS_H
+#define DC_EVAL_TOOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dc/dc_dataset.h"
+#include "eval/dc_eval.h"
+
+/* NULL or "synthetic": the embedded synthetic dataset; else a prepared folder. 0 + message on error. */
+int et_open_data(const char *cmd, const char *data, dc_dataset *ds);
+/* "random": a fresh encoder initialised from seed (the paper's Random Init.); else the
+ * checkpoint's encoder, whose D must match the data's. 0 + message on error. */
+int et_open_encoder(const char *cmd, const char *ckpt, dc_backend *be, int64_t D, uint64_t seed, dc_encoder **out);
+/* The method and pretraining seed of a checkpoint: its "model" metadata, or config.json in
+ * its folder or the folder above (a run folder). method "random" for "random". */
+void et_checkpoint_info(const char *ckpt, char *method, size_t cap, int64_t *seed);
+/* "42,53,64" -> seeds; returns the count (0 + message on a bad list). */
+int et_parse_seeds(const char *cmd, const char *list, int64_t *out, int max);
+/* A class index from a name or a number; -1 + message when unknown. */
+int et_class_index(const char *cmd, const dc_dataset *ds, const char *s);
+/* Write text to path atomically; 0 + message on error. */
+int et_write_text(const char *cmd, const char *path, const char *text);
+/* The paper's name of a method ("dynacl-m" -> "DynaCL-M"); unknown names unchanged. */
+const char *et_pretty_method(const char *m);
+
+#endif
