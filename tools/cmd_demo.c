@@ -135,8 +135,9 @@ int cmd_demo(int argc, char **argv) {
         goto done;
     }
     double t_pre = dc_now() - t0;
-    dc_report_entry *ed = dc_report_entry_get(&rep, "dynacl", "synthetic");
-    dc_report_entry *er = dc_report_entry_get(&rep, "random", "synthetic");
+    /* create both entries first: adding one may move the others (realloc) */
+    dc_report_entry *er = dc_report_entry_get(&rep, "dynacl", "synthetic") ? dc_report_entry_get(&rep, "random", "synthetic") : NULL;
+    dc_report_entry *ed = er ? dc_report_entry_get(&rep, "dynacl", "synthetic") : NULL;
     if (!ed || !er) {
         rc = dc_tool_fail("demo", "out of memory");
         goto done;

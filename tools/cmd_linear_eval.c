@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
+#include "dc/dc_npy.h"
 #include "eval_tools.h"
 #include "tool_common.h"
 #include "train/dc_train.h"
@@ -53,10 +54,68 @@ static void print_confusion(const dc_class_metrics *m, const dc_dataset *ds, con
     }
 }
 
+/* Fixed embeddings and labels of both splits (the --embeddings mode). */
+typedef struct emb_set {
+    dc_npy z[2];
+    const float *Z[2];
+    int32_t *y[2];
+    int64_t n[2], T, F;
+    int C;
+} emb_set;
+
+static void emb_free(emb_set *e) {
+    for (int k = 0; k < 2; k++) {
+        dc_npy_close(&e->z[k]);
+        free(e->y[k]);
+    }
+    memset(e, 0, sizeof *e);
+}
+
+static int load_embeddings(const char *ztr, const char *ytr, const char *zte, const char *yte, int64_t classes, emb_set *e) {
+    const char *zp[2] = {ztr, zte}, *yp[2] = {ytr, yte};
+    int32_t mx = -1;
+    for (int k = 0; k < 2; k++) {
+        dc_npy yn = {0};
+        if (dc_npy_open(zp[k], &e->z[k]) != DC_OK || dc_npy_open(yp[k], &yn) != DC_OK) {
+            dc_npy_close(&yn);
+            emb_free(e);
+            dc_tool_fail("linear-eval", "reading the embeddings");
+            return 0;
+        }
+        const dc_npy *z = &e->z[k];
+        int64_t n = z->shape[0], T = z->ndim == 3 ? z->shape[1] : 1, F = z->shape[z->ndim - 1];
+        int ok = z->dtype == DC_NPY_F32 && (z->ndim == 2 || z->ndim == 3) && (yn.dtype == DC_NPY_I32 || yn.dtype == DC_NPY_I64) &&
+                 yn.numel == n * T && yn.shape[0] == n && (k == 0 || (T == e->T && F == e->F));
+        e->y[k] = ok ? malloc((size_t)(n * T) * sizeof(int32_t) + 1) : NULL;
+        for (int64_t i = 0; e->y[k] && i < n * T; i++) {
+            int64_t v = yn.dtype == DC_NPY_I32 ? ((const int32_t *)yn.data)[i] : ((const int64_t *)yn.data)[i];
+            e->y[k][i] = v < 0 ? -1 : (int32_t)(v < DC_MAX_CLASSES ? v : DC_MAX_CLASSES);
+            if (e->y[k][i] > mx) mx = e->y[k][i];
+        }
+        dc_npy_close(&yn);
+        if (!e->y[k]) {
+            fprintf(stderr, "dynacl linear-eval: %s must be float32 (N, T, F) or (N, F) with %s int32/int64 (N, T) or (N), "
+                            "and both splits must share T and F\n", zp[k], yp[k]);
+            emb_free(e);
+            return 0;
+        }
+        e->Z[k] = z->data, e->n[k] = n, e->T = T, e->F = F;
+    }
+    e->C = classes > 0 ? (int)classes : mx + 1;
+    if (e->C < 2 || e->C > DC_MAX_CLASSES || mx >= e->C) {
+        fprintf(stderr, "dynacl linear-eval: labels must lie in 0..%d with at least 2 classes (largest label %d)\n",
+                DC_MAX_CLASSES - 1, mx);
+        emb_free(e);
+        return 0;
+    }
+    return 1;
+}
+
 int cmd_linear_eval(int argc, char **argv) {
     const char *ckpt = NULL, *data = NULL, *seeds_s = NULL, *protocol_s = "authors", *bn = NULL, *sampler = "shuffle";
     const char *exclude = NULL, *method_s = NULL, *backend = "cpu", *out = NULL;
-    int64_t runs = 5, epochs = 50, batch = 8, test_batch = 8, seed = -1;
+    const char *ztr_p = NULL, *ytr_p = NULL, *zte_p = NULL, *yte_p = NULL, *dsname_s = NULL;
+    int64_t runs = 5, epochs = 50, batch = 8, test_batch = 8, seed = -1, classes = 0;
     double lr = 1e-3;
     int quiet = 0;
     const dc_opt opts[] = {
@@ -74,6 +133,12 @@ int cmd_linear_eval(int argc, char **argv) {
         {"sampler", OPT_STR, &sampler, "shuffle (default) | sequential (SPEC 9.12)"},
         {"exclude-class", OPT_STR, &exclude, "drop a class (name or index), e.g. ECG's N (SPEC 9.15; default none)"},
         {"method", OPT_STR, &method_s, "method name for the report (default: from the checkpoint)"},
+        {"embeddings", OPT_STR, &ztr_p, "instead of a model: training embeddings .npy float32 (N, T, F) or (N, F)"},
+        {"labels", OPT_STR, &ytr_p, "with --embeddings: int32/int64 .npy (N, T) or (N); -1 = unlabelled"},
+        {"test-embeddings", OPT_STR, &zte_p, "with --embeddings: the test split's embeddings"},
+        {"test-labels", OPT_STR, &yte_p, "with --embeddings: the test split's labels"},
+        {"classes", OPT_INT, &classes, "with --embeddings: number of classes (default: largest label + 1)"},
+        {"dataset", OPT_STR, &dsname_s, "with --embeddings: dataset name for the report (default 'embeddings')"},
         {"backend", OPT_STR, &backend, "backend (default cpu)"},
         {"out", OPT_STR, &out, "write the results as JSON (for dynacl report)"},
         {"quiet", OPT_FLAG, &quiet, "no progress bar"},
@@ -83,8 +148,10 @@ int cmd_linear_eval(int argc, char **argv) {
                           opts, argc, argv);
     if (r) return r > 0 ? 0 : 2;
     dc_protocol protocol;
-    if (!ckpt || !data) {
-        fprintf(stderr, "dynacl linear-eval: needs --checkpoint and --data (see --help)\n");
+    int emb = ztr_p != NULL;
+    if (emb ? (!ytr_p || !zte_p || !yte_p || ckpt || data) : (!ckpt || !data)) {
+        fprintf(stderr, "dynacl linear-eval: needs --checkpoint and --data, or --embeddings, --labels, --test-embeddings "
+                        "and --test-labels (see --help)\n");
         return 2;
     }
     if (dc_protocol_parse(protocol_s, &protocol) != DC_OK || runs < 1 || runs > 64 || epochs < 1 || batch < 1 ||
@@ -102,30 +169,48 @@ int cmd_linear_eval(int argc, char **argv) {
         for (ns = 0; ns < runs; ns++) seeds[ns] = 42 + 11 * ns;
     }
     dc_dataset ds = {0};
-    if (!et_open_data("linear-eval", data, &ds)) return 1;
+    emb_set es = {0};
+    if (emb) {
+        if (!load_embeddings(ztr_p, ytr_p, zte_p, yte_p, classes, &es)) return 1;
+        snprintf(ds.name, sizeof ds.name, "%s", dsname_s ? dsname_s : "embeddings");
+        ds.frames.n_classes = es.C;
+        for (int c = 0; c < es.C; c++) snprintf(ds.frames.class_names[c], sizeof ds.frames.class_names[c], "%d", c);
+        ckpt = ztr_p;
+    } else if (!et_open_data("linear-eval", data, &ds)) {
+        return 1;
+    }
     dc_linear_eval_opts o = dc_linear_eval_opts_default(protocol);
     o.epochs = epochs, o.batch = batch, o.test_batch = test_batch, o.lr = lr;
     if (bn) o.bn_train = !strcmp(bn, "train");
     o.sampler = !strcmp(sampler, "sequential") ? DC_SAMPLER_SEQUENTIAL : DC_SAMPLER_SHUFFLE;
-    if (exclude && (o.exclude_class = et_class_index("linear-eval", &ds, exclude)) < 0) {
+    if (exclude && (emb || (o.exclude_class = et_class_index("linear-eval", &ds, exclude)) < 0)) {
+        if (emb) fprintf(stderr, "dynacl linear-eval: --exclude-class needs --data (set excluded labels to -1 instead)\n");
         dc_dataset_close(&ds);
+        emb_free(&es);
         return 2;
     }
-    char method[64];
-    int64_t pre_seed;
-    et_checkpoint_info(ckpt, method, sizeof method, &pre_seed);
+    char method[64] = "embeddings";
+    int64_t pre_seed = -1;
+    if (!emb) et_checkpoint_info(ckpt, method, sizeof method, &pre_seed);
     if (method_s) snprintf(method, sizeof method, "%s", method_s);
     dc_backend *be = dc_backend_new(backend);
     if (!be) {
         dc_dataset_close(&ds);
+        emb_free(&es);
         return dc_tool_fail("linear-eval", "opening the backend");
     }
-    printf("linear evaluation (protocol %s): %s, %s on %s (%lld train / %lld test sequences of T = %lld), %d run%s x "
-           "%lld epochs, probe BatchNorm %s%s%s\n",
-           dc_protocol_name(protocol), et_pretty_method(method), ckpt, ds.dir[0] ? ds.dir : "synthetic",
-           (long long)ds.n_train, (long long)(ds.seqs.n - ds.n_train), (long long)ds.seqs.T, ns, ns > 1 ? "s" : "",
-           (long long)epochs, o.bn_train ? "in train mode" : "frozen (eval mode)",
-           o.exclude_class >= 0 ? ", excluding class " : "", o.exclude_class >= 0 ? ds.frames.class_names[o.exclude_class] : "");
+    if (emb)
+        printf("linear evaluation (protocol %s) of fixed embeddings %s: %lld train / %lld test sequences of T = %lld, F = "
+               "%lld, %d classes, %d run%s x %lld epochs\n",
+               dc_protocol_name(protocol), ztr_p, (long long)es.n[0], (long long)es.n[1], (long long)es.T, (long long)es.F,
+               es.C, ns, ns > 1 ? "s" : "", (long long)epochs);
+    else
+        printf("linear evaluation (protocol %s): %s, %s on %s (%lld train / %lld test sequences of T = %lld), %d run%s x "
+               "%lld epochs, probe BatchNorm %s%s%s\n",
+               dc_protocol_name(protocol), et_pretty_method(method), ckpt, ds.dir[0] ? ds.dir : "synthetic",
+               (long long)ds.n_train, (long long)(ds.seqs.n - ds.n_train), (long long)ds.seqs.T, ns, ns > 1 ? "s" : "",
+               (long long)epochs, o.bn_train ? "in train mode" : "frozen (eval mode)",
+               o.exclude_class >= 0 ? ", excluding class " : "", o.exclude_class >= 0 ? ds.frames.class_names[o.exclude_class] : "");
     fflush(stdout);
     ui u = {0};
     if (!quiet) {
@@ -135,7 +220,19 @@ int cmd_linear_eval(int argc, char **argv) {
     dc_linear_eval_result res[64];
     dc_class_metrics total = {0};
     int rc = 0;
-    for (int i = 0; i < ns && !rc; i++) {
+    for (int i = 0; i < ns && !rc && emb; i++) {
+        o.seed = (uint64_t)seeds[i];
+        u.base = (int64_t)i * epochs;
+        if (dc_linear_probe(be, es.Z[0], es.y[0], es.n[0], es.Z[1], es.y[1], es.n[1], es.T, es.F, es.C, &o, &res[i]) != DC_OK) {
+            if (!quiet && u.pg.tty) fputc('\n', stderr);
+            rc = dc_tool_fail("linear-eval", "evaluating");
+            break;
+        }
+        total.n_classes = res[i].n_classes;
+        for (int t = 0; t < res[i].n_classes; t++)
+            for (int p = 0; p < res[i].n_classes; p++) total.confusion[t][p] += res[i].test.confusion[t][p];
+    }
+    for (int i = 0; i < ns && !rc && !emb; i++) {
         dc_encoder *enc = NULL;
         uint64_t enc_seed = seed >= 0 ? (uint64_t)seed : (uint64_t)seeds[i];
         if (!et_open_encoder("linear-eval", ckpt, be, ds.frames.D, enc_seed, &enc)) {
@@ -172,9 +269,10 @@ int cmd_linear_eval(int argc, char **argv) {
     }
     double mu[7], sd[7];
     for (int k = 0; k < 7; k++) dc_mean_std_round2(v[k], ns, &mu[k], &sd[k]);
-    printf("%-6s %4.2f±%-4.2f %4.2f±%.2f %4.2f±%.2f %4.2f±%.2f", "mean", mu[0], sd[0], mu[1], sd[1], mu[2], sd[2], mu[3], sd[3]);
-    if (corr) printf(" %4.2f±%.2f %4.2f±%.2f %4.2f±%.2f", mu[4], sd[4], mu[5], sd[5], mu[6], sd[6]);
-    printf("\n(mean ± population std of the per-seed values rounded to 2 decimals)\n\n");
+    printf("\nmean ± std over %d run%s: accuracy %.2f±%.2f %%, F1 weighted %.2f±%.2f, precision macro %.2f±%.2f, "
+           "recall macro %.2f±%.2f", ns, ns > 1 ? "s" : "", mu[0], sd[0], mu[1], sd[1], mu[2], sd[2], mu[3], sd[3]);
+    if (corr) printf(",\n  F1 macro %.2f±%.2f, precision weighted %.2f±%.2f, recall weighted %.2f±%.2f", mu[4], sd[4], mu[5], sd[5], mu[6], sd[6]);
+    printf("\n(population std of the per-seed values rounded to 2 decimals, SPEC 7.1)\n\n");
     print_confusion(&total, &ds, res[0].class_of);
     if (out) {
         cJSON *o_ = cJSON_CreateObject(), *cls, *rs, *sm;
@@ -223,5 +321,6 @@ int cmd_linear_eval(int argc, char **argv) {
 done:
     dc_backend_free(be);
     dc_dataset_close(&ds);
+    emb_free(&es);
     return rc;
 }

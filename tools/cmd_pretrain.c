@@ -10,6 +10,7 @@
 #include "dc/dc.h"
 #include "dc/dc_atomic.h"
 #include "dc/dc_dataset.h"
+#include "eval/dc_eval.h"
 #include "pretrain_config.h"
 #include "tool_common.h"
 #include "train/dc_train.h"
@@ -18,7 +19,14 @@ typedef struct ui {
     dc_progress pg;
     int started;
     double first_epoch, last_epoch;
+    dc_cluster_hook ch; /* clustering metrics at every validation (SPEC 5, 7.2) */
+    int cluster;
 } ui;
+
+static dc_status on_validate(void *ud, dc_model *m, dc_backend *be, int64_t epoch, char *extra, size_t cap) {
+    ui *u = ud;
+    return u->cluster ? dc_cluster_on_validate(&u->ch, m, be, epoch, extra, cap) : DC_OK;
+}
 
 static void on_progress(void *ud, const dc_train_status *s) {
     ui *u = ud;
@@ -254,9 +262,19 @@ int cmd_pretrain(int argc, char **argv) {
            a.resume ? " (resuming)" : "");
     fflush(stdout);
     ui u = {.first_epoch = NAN, .last_epoch = NAN};
-    dc_train_hooks hooks = {.ud = &u, .progress = on_progress};
+    if (c.train.valid_interval > 0) {
+        dc_protocol prot = strcmp(c.model.protocol, "corrected") ? DC_PROTOCOL_AUTHORS : DC_PROTOCOL_CORRECTED;
+        if (dc_cluster_hook_init(&u.ch, &ds, c.model.seed, prot) == DC_OK) {
+            u.cluster = 1;
+        } else {
+            fprintf(stderr, "dynacl pretrain: note: no clustering at validation: %s\n", dc_last_error());
+            dc_clear_error();
+        }
+    }
+    dc_train_hooks hooks = {.ud = &u, .progress = on_progress, .on_validate = on_validate};
     dc_status st = dc_train_run(m, &ds, be, &c.train, run_dir,
                                 a.resume ? DC_RUN_RESUME : (a.force ? DC_RUN_FORCE : DC_RUN_NEW), json, &hooks);
+    dc_cluster_hook_free(&u.ch);
     if (u.started && u.pg.tty && st != DC_OK) fputc('\n', stderr);
     if (st != DC_OK) {
         rc = dc_tool_fail("pretrain", "training");
@@ -264,6 +282,9 @@ int cmd_pretrain(int argc, char **argv) {
     }
     printf("mean loss: first epoch %.5f -> last epoch %.5f (%s)\n", u.first_epoch, u.last_epoch,
            u.last_epoch < u.first_epoch ? "falling" : "not falling");
+    if (u.cluster && u.ch.has_best) /* the authors' end-of-run line: the best-J triple "DBI CH SS" (SPEC 5) */
+        printf("best J %.4f at epoch %lld | %.4f %.4f %.4f\n", u.ch.best.j, (long long)u.ch.best_epoch, u.ch.best.dbi,
+               u.ch.best.ch, u.ch.best.ss);
     printf("wrote %s/model.safetensors, %s/metrics.jsonl, %s/config.json\n", run_dir, run_dir, run_dir);
 done:
     free(json);

@@ -103,7 +103,7 @@ void dc_progress_start(dc_progress *p, const char *label, int64_t total) {
 }
 
 static void print_line(dc_progress *p, const char *msg, int final) {
-    double el = dc_now() - p->t0, rate = el > 0 ? (double)p->done / el : 0;
+    double el = dc_now() - p->t0, rate = el > 0.5 ? (double)p->done / el : 0; /* no rate from a blink */
     double eta = rate > 0 ? (double)(p->total - p->done) / rate : NAN;
     char e1[16], e2[16];
     fmt_time(el, e1, sizeof e1);
@@ -115,6 +115,7 @@ static void print_line(dc_progress *p, const char *msg, int final) {
         bar[width] = '\0';
         fprintf(stderr, "\r%s [%s] %lld/%lld %s | %.1f/s | %s<%s ", p->label, bar, (long long)p->done,
                 (long long)p->total, msg ? msg : "", rate, e1, e2);
+        fputs("\033[K", stderr); /* clear what a longer previous line left */
         if (final) fputc('\n', stderr);
     } else {
         fprintf(stderr, "%s %lld/%lld %s | %.1f/s | elapsed %s eta %s\n", p->label, (long long)p->done,

@@ -153,7 +153,9 @@ void dc_ctx_reset(dc_ctx *ctx) {
     if (!ctx) return;
     /* live buffers go to the pool, keeping allocation order so that a step that allocates
      * the same sizes in the same order gets the same buffers back (stable addresses). */
-    if (grow((void **)&ctx->pool, &ctx->cap_pool, ctx->n_pool + ctx->n_live, sizeof(dc_buffer *))) {
+    if (ctx->n_live == 0) {
+        /* nothing to pool */
+    } else if (grow((void **)&ctx->pool, &ctx->cap_pool, ctx->n_pool + ctx->n_live, sizeof(dc_buffer *))) {
         memcpy(ctx->pool + ctx->n_pool, ctx->live, (size_t)ctx->n_live * sizeof(dc_buffer *));
         ctx->n_pool += ctx->n_live;
         ctx->bytes_pooled += ctx->bytes_live;
@@ -194,17 +196,25 @@ void dc_ctx_free(dc_ctx *ctx) {
     free(ctx);
 }
 
-/* A buffer of exactly `bytes` from the pool (first match), else from the backend. */
+/* A pooled buffer for `bytes`: the smallest one of at least `bytes` and at most twice that
+ * (the first such in pool order), else a new one from the backend. The pool keeps release
+ * order, so a step that allocates the same sizes in the same order as the previous one gets
+ * the same buffers back (stable addresses, which CUDA graphs need), and steps whose shapes
+ * vary (random crops) still reuse memory instead of growing the pool. */
 static dc_buffer *ctx_buffer(dc_ctx *ctx, size_t bytes) {
     dc_buffer *buf = NULL;
+    int64_t best = -1;
     for (int64_t i = 0; i < ctx->n_pool; i++) {
-        if (ctx->pool[i]->size == bytes) {
-            buf = ctx->pool[i];
-            memmove(ctx->pool + i, ctx->pool + i + 1, (size_t)(ctx->n_pool - i - 1) * sizeof(dc_buffer *));
-            ctx->n_pool--;
-            ctx->bytes_pooled -= bytes;
-            break;
-        }
+        size_t sz = ctx->pool[i]->size;
+        if (sz < bytes || sz / 2 > bytes) continue;
+        if (best < 0 || sz < ctx->pool[best]->size) best = i;
+        if (sz == bytes) break;
+    }
+    if (best >= 0) {
+        buf = ctx->pool[best];
+        memmove(ctx->pool + best, ctx->pool + best + 1, (size_t)(ctx->n_pool - best - 1) * sizeof(dc_buffer *));
+        ctx->n_pool--;
+        ctx->bytes_pooled -= buf->size;
     }
     if (!buf) {
         buf = dc_buffer_new(ctx->be, bytes);
@@ -220,7 +230,7 @@ static dc_buffer *ctx_buffer(dc_ctx *ctx, size_t bytes) {
         return NULL;
     }
     ctx->live[ctx->n_live++] = buf;
-    ctx->bytes_live += bytes;
+    ctx->bytes_live += buf->size;
     return buf;
 }
 

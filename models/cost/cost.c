@@ -62,7 +62,8 @@ static dc_status copy_into(dc_tensor *dst, const dc_tensor *src) {
 
 /* ---------------------------------------------------------------- setup */
 
-static dc_tensor *add(dc_params *ps, const char *name, int ndim, const int64_t *shape, dc_tensor **slot) {
+/* Declare a member of ps and keep its pointer in *slot. */
+static dc_tensor *member(dc_params *ps, const char *name, int ndim, const int64_t *shape, dc_tensor **slot) {
     *slot = dc_params_add(ps, name, ndim, shape);
     return *slot;
 }
@@ -71,52 +72,52 @@ static dc_status declare(dc_model *m, cost_impl *I, int64_t D) {
     dc_params *enc_group = I->frozen ? m->head_buffers : m->heads;
     const int64_t O = DC_COST_DIM, C = DC_ENCODER_OUT, F = I->F;
     char name[64];
-    int ok = add(enc_group, "input_fc.weight", 2, (int64_t[]){D, D}, &I->fc_w) && add(enc_group, "input_fc.bias", 1, &D, &I->fc_b);
+    int ok = member(enc_group, "input_fc.weight", 2, (int64_t[]){D, D}, &I->fc_w) && member(enc_group, "input_fc.bias", 1, &D, &I->fc_b);
     for (int i = 0; i < DC_COST_KERNELS && ok; i++) {
         snprintf(name, sizeof name, "tfd.%d.weight", i);
-        ok = add(enc_group, name, 3, (int64_t[]){O, C, kernel_of(i)}, &I->tfd_w[i]) != NULL;
+        ok = member(enc_group, name, 3, (int64_t[]){O, C, kernel_of(i)}, &I->tfd_w[i]) != NULL;
         snprintf(name, sizeof name, "tfd.%d.bias", i);
-        ok = ok && add(enc_group, name, 1, &O, &I->tfd_b[i]);
+        ok = ok && member(enc_group, name, 1, &O, &I->tfd_b[i]);
     }
-    ok = ok && add(enc_group, "sfd.weight_real", 3, (int64_t[]){F, C, O}, &I->sfd_wr) &&
-         add(enc_group, "sfd.weight_imag", 3, (int64_t[]){F, C, O}, &I->sfd_wi) &&
-         add(enc_group, "sfd.bias_real", 2, (int64_t[]){F, O}, &I->sfd_br) &&
-         add(enc_group, "sfd.bias_imag", 2, (int64_t[]){F, O}, &I->sfd_bi);
+    ok = ok && member(enc_group, "sfd.weight_real", 3, (int64_t[]){F, C, O}, &I->sfd_wr) &&
+         member(enc_group, "sfd.weight_imag", 3, (int64_t[]){F, C, O}, &I->sfd_wi) &&
+         member(enc_group, "sfd.bias_real", 2, (int64_t[]){F, O}, &I->sfd_br) &&
+         member(enc_group, "sfd.bias_imag", 2, (int64_t[]){F, O}, &I->sfd_bi);
     const char *hn[N_HEAD] = {"0.weight", "0.bias", "2.weight", "2.bias"};
     for (int i = 0; i < N_HEAD && ok; i++) {
         int nd = i % 2 ? 1 : 2;
         const int64_t *sh = (int64_t[]){O, O};
         snprintf(name, sizeof name, "head_q.%s", hn[i]);
-        ok = add(m->heads, name, nd, sh, &I->hq[i]) != NULL;
+        ok = member(m->heads, name, nd, sh, &I->hq[i]) != NULL;
         snprintf(name, sizeof name, "head_k.%s", hn[i]);
-        ok = ok && add(m->head_buffers, name, nd, sh, &I->hk[i]);
+        ok = ok && member(m->head_buffers, name, nd, sh, &I->hk[i]);
     }
-    ok = ok && add(m->head_buffers, "queue", 2, (int64_t[]){O, m->cfg.cost_queue}, &I->queue);
+    ok = ok && member(m->head_buffers, "queue", 2, (int64_t[]){O, m->cfg.cost_queue}, &I->queue);
     if (ok && !I->frozen) { /* the separate key encoder (corrected) */
         dc_encoder *e = m->enc, *k = &I->key;
         memcpy(k->dims, e->dims, sizeof k->dims);
         for (int l = 0; l < DC_ENCODER_LAYERS && ok; l++) {
             int64_t out = e->dims[l + 1], in = e->dims[l];
             snprintf(name, sizeof name, "key.conv%d.weight", l + 1);
-            ok = add(m->head_buffers, name, 2, (int64_t[]){out, in}, &k->w[l]) != NULL;
+            ok = member(m->head_buffers, name, 2, (int64_t[]){out, in}, &k->w[l]) != NULL;
             snprintf(name, sizeof name, "key.conv%d.bias", l + 1);
-            ok = ok && add(m->head_buffers, name, 1, &out, &k->b[l]);
+            ok = ok && member(m->head_buffers, name, 1, &out, &k->b[l]);
             snprintf(name, sizeof name, "key.bn%d.weight", l + 1);
-            ok = ok && add(m->head_buffers, name, 1, &out, &k->gamma[l]);
+            ok = ok && member(m->head_buffers, name, 1, &out, &k->gamma[l]);
             snprintf(name, sizeof name, "key.bn%d.bias", l + 1);
-            ok = ok && add(m->head_buffers, name, 1, &out, &k->beta[l]);
+            ok = ok && member(m->head_buffers, name, 1, &out, &k->beta[l]);
             snprintf(name, sizeof name, "key.bn%d.running_mean", l + 1);
-            ok = ok && add(m->head_buffers, name, 1, &out, &k->run_mean[l]);
+            ok = ok && member(m->head_buffers, name, 1, &out, &k->run_mean[l]);
             snprintf(name, sizeof name, "key.bn%d.running_var", l + 1);
-            ok = ok && add(m->head_buffers, name, 1, &out, &k->run_var[l]);
+            ok = ok && member(m->head_buffers, name, 1, &out, &k->run_var[l]);
         }
-        ok = ok && add(m->head_buffers, "key.input_fc.weight", 2, (int64_t[]){D, D}, &I->kfc_w) &&
-             add(m->head_buffers, "key.input_fc.bias", 1, &D, &I->kfc_b);
+        ok = ok && member(m->head_buffers, "key.input_fc.weight", 2, (int64_t[]){D, D}, &I->kfc_w) &&
+             member(m->head_buffers, "key.input_fc.bias", 1, &D, &I->kfc_b);
         for (int i = 0; i < DC_COST_KERNELS && ok; i++) {
             snprintf(name, sizeof name, "key.tfd.%d.weight", i);
-            ok = add(m->head_buffers, name, 3, (int64_t[]){O, C, kernel_of(i)}, &I->ktfd_w[i]) != NULL;
+            ok = member(m->head_buffers, name, 3, (int64_t[]){O, C, kernel_of(i)}, &I->ktfd_w[i]) != NULL;
             snprintf(name, sizeof name, "key.tfd.%d.bias", i);
-            ok = ok && add(m->head_buffers, name, 1, &O, &I->ktfd_b[i]);
+            ok = ok && member(m->head_buffers, name, 1, &O, &I->ktfd_b[i]);
         }
     }
     return ok ? DC_OK : dc_last_status();
@@ -416,7 +417,7 @@ static dc_status enqueue(dc_ctx *ctx, dc_tensor *queue, dc_tensor *k) {
     return nq ? copy_into(queue, nq) : dc_last_status();
 }
 
-/* One query-encoder pass: the FeatureProjector output h and the (dropped-out) season. */
+/* The season of h (B, T, 32) from the query encoder, with dropout in training. */
 static dc_tensor *season_of(dc_ctx *ctx, cost_impl *I, dc_tensor *h, int training, dc_rng *rng) {
     dc_tensor *s = dc_cost_season(ctx, h, I->sfd_wr, I->sfd_wi, I->sfd_br, I->sfd_bi);
     return training && s ? dropout(ctx, s, DROPOUT_P, rng) : s;

@@ -92,7 +92,8 @@ dc_status dc_cluster_on_validate(void *ud, dc_model *m, dc_backend *be, int64_t 
                        (long long)m->enc->dims[0], (long long)ds->frames.D);
     float *Z = malloc((size_t)(h->n * DC_ENCODER_OUT) * sizeof *Z + 1);
     if (!Z) return dc_fail(DC_ERR_OOM, "cluster_hook: out of memory");
-    dc_status st = dc_encoder_embed(m->enc, h->X, h->n, 1, Z, 4096);
+    dc_rng rng = dc_rng_init(h->seed ^ (uint64_t)epoch); /* input masking of TS2Vec/InfoTS (SPEC 7.2) */
+    dc_status st = dc_model_embed(m, h->X, h->n, 1, Z, &rng);
     if (st == DC_OK)
         st = dc_cluster_evaluate(be, Z, h->n, DC_ENCODER_OUT, h->y, ds->frames.n_classes, h->protocol, h->kmeans_seed,
                                  &h->last);

@@ -283,13 +283,16 @@ typedef struct dc_report {
     int n;
     dc_report_entry *e;  /* (n), malloc'd */
 } dc_report;
-/* The entry for (method, dataset), created if new (NULL + error on OOM). */
+/* The entry for (method, dataset), created if new (NULL + error on OOM). Creating an entry
+ * may move the others: re-fetch earlier pointers after adding one. */
 dc_report_entry *dc_report_entry_get(dc_report *r, const char *method, const char *dataset);
 dc_status dc_report_series_add(dc_report_series *s, double v);
 void dc_report_free(dc_report *r);  /* accepts NULL */
 /* Add what a run folder or a result file holds: RUN/config.json + RUN/metrics.jsonl (best-J
- * clustering at validation, pretraining time), RUN/cluster.json, RUN/linear_eval.json, or
- * one of those .json files itself. A run of another protocol than r->protocol is refused. */
+ * clustering at validation, pretraining time), RUN/cluster.json (when metrics.jsonl has no
+ * clustering), RUN/linear_eval.json, or one of those .json files itself. A run or file of
+ * another protocol than r->protocol is refused (DC_ERR_STATE); inside a run folder of the
+ * right protocol, result files of the other protocol are left out. */
 dc_status dc_report_add_path(dc_report *r, const char *path);
 /* The paper's value of a table cell (SPEC 8): table 2 (metric "dbi" | "ss"), 3 ("acc" | "f1" |
  * "prec" | "rec") or 5 ("time", seconds). 0 if the paper has none. */

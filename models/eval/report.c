@@ -310,10 +310,11 @@ static dc_status add_run_dir(dc_report *r, const char *dir, int *added) {
         }
         *added += 1;
     }
+    /* result files of another protocol inside a run folder are left out, not an error */
     snprintf(p, sizeof p, "%s/cluster.json", dir);
-    if (st == DC_OK && !had_cluster && exists(p)) st = add_result_file(r, p, added);
+    if (st == DC_OK && !had_cluster && exists(p) && (st = add_result_file(r, p, added)) == DC_ERR_STATE) st = DC_OK;
     snprintf(p, sizeof p, "%s/linear_eval.json", dir);
-    if (st == DC_OK && exists(p)) st = add_result_file(r, p, added);
+    if (st == DC_OK && exists(p) && (st = add_result_file(r, p, added)) == DC_ERR_STATE) st = DC_OK;
     return st;
 }
 

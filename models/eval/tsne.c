@@ -175,60 +175,71 @@ static dc_status symmetrize(const int64_t *nb, const double *Pc, int64_t n, int6
 
 /* ---- the quadtree --------------------------------------------------------------------- */
 
-typedef struct qcell {
-    double lo[2], hi[2], mid[2];
+/* Cells split in two arrays: the fields the repulsion traversal reads (hot, 56 bytes) and
+ * the ones only the build needs (cold). */
+typedef struct qhot {
     double bary[2];   /* centre of mass */
     double sqw;       /* squared max width */
-    int64_t size;     /* points below (duplicates counted) */
-    int64_t point;    /* leaf: its point, -1 when empty */
+    double size;      /* points below (duplicates counted) */
     int32_t child[4]; /* -1: none */
-    int leaf, depth;
-} qcell;
+    int32_t leaf, pad;
+} qhot;
+
+typedef struct qcold {
+    double lo[2], hi[2], mid[2];
+    int64_t point;    /* leaf: its point, -1 when empty */
+    int depth;
+} qcold;
 
 typedef struct qtree {
-    qcell *c;
+    qhot *h;
+    qcold *c;
     int64_t n, cap;
 } qtree;
 
 static int32_t qt_new_cell(qtree *t, const double lo[2], const double hi[2], int depth) {
     if (t->n == t->cap) {
         int64_t cap = t->cap ? 2 * t->cap : 1024;
-        qcell *c = realloc(t->c, (size_t)cap * sizeof *c);
+        qhot *h = realloc(t->h, (size_t)cap * sizeof *h);
+        if (h) t->h = h;
+        qcold *c = h ? realloc(t->c, (size_t)cap * sizeof *c) : NULL;
         if (!c) return -1;
         t->c = c, t->cap = cap;
     }
-    qcell *q = &t->c[t->n];
+    qhot *q = &t->h[t->n];
+    qcold *k = &t->c[t->n];
     double w = 0;
     for (int a = 0; a < 2; a++) {
-        q->lo[a] = lo[a], q->hi[a] = hi[a], q->mid[a] = 0.5 * (lo[a] + hi[a]);
+        k->lo[a] = lo[a], k->hi[a] = hi[a], k->mid[a] = 0.5 * (lo[a] + hi[a]);
         q->bary[a] = 0;
         double e = hi[a] - lo[a];
         if (e * e > w) w = e * e;
     }
     q->sqw = w;
-    q->size = 0, q->point = -1, q->leaf = 1, q->depth = depth;
+    q->size = 0, q->leaf = 1, q->pad = 0;
+    k->point = -1, k->depth = depth;
     for (int a = 0; a < 4; a++) q->child[a] = -1;
     return (int32_t)t->n++;
 }
 
 static int32_t qt_child(qtree *t, int32_t id, const double *p) {
     int sel = (p[0] > t->c[id].mid[0]) + 2 * (p[1] > t->c[id].mid[1]);
-    if (t->c[id].child[sel] < 0) {
+    if (t->h[id].child[sel] < 0) {
         double lo[2], hi[2];
         for (int a = 0; a < 2; a++) {
             int upper = a == 0 ? (sel & 1) : (sel >> 1);
             lo[a] = upper ? t->c[id].mid[a] : t->c[id].lo[a];
             hi[a] = upper ? t->c[id].hi[a] : t->c[id].mid[a];
         }
-        int32_t c = qt_new_cell(t, lo, hi, t->c[id].depth + 1); /* may move t->c */
+        int32_t c = qt_new_cell(t, lo, hi, t->c[id].depth + 1); /* may move the arrays */
         if (c < 0) return -1;
-        t->c[id].child[sel] = c;
+        t->h[id].child[sel] = c;
     }
-    return t->c[id].child[sel];
+    return t->h[id].child[sel];
 }
 
-static void qt_add_mass(qcell *q, const double *p, int64_t m) {
-    for (int a = 0; a < 2; a++) q->bary[a] = (q->bary[a] * (double)q->size + p[a] * (double)m) / (double)(q->size + m);
+static void qt_add_mass(qhot *q, const double *p, double m) {
+    for (int a = 0; a < 2; a++) q->bary[a] = (q->bary[a] * q->size + p[a] * m) / (q->size + m);
     q->size += m;
 }
 
@@ -236,26 +247,26 @@ static dc_status qt_insert(qtree *t, const double *Y, int64_t i) {
     const double *p = Y + 2 * i;
     int32_t id = 0;
     for (;;) {
-        qcell *q = &t->c[id];
+        qhot *q = &t->h[id];
         if (q->leaf) {
             if (q->size == 0) {
                 qt_add_mass(q, p, 1);
-                q->point = i;
+                t->c[id].point = i;
                 return DC_OK;
             }
             int dup = fabs(p[0] - q->bary[0]) <= TSNE_EPS && fabs(p[1] - q->bary[1]) <= TSNE_EPS;
-            if (dup || q->depth >= TSNE_MAX_DEPTH) {
+            if (dup || t->c[id].depth >= TSNE_MAX_DEPTH) {
                 qt_add_mass(q, p, 1);
                 return DC_OK;
             }
             /* split: push the resident point(s) one level down */
-            int64_t pt = q->point, m = q->size;
-            double where[2] = {q->bary[0], q->bary[1]};
+            int64_t pt = t->c[id].point;
+            double m = q->size, where[2] = {q->bary[0], q->bary[1]};
             q->leaf = 0;
-            q->point = -1;
+            t->c[id].point = -1;
             int32_t c = qt_child(t, id, where);
             if (c < 0) return dc_fail(DC_ERR_OOM, "tsne: out of memory for the quadtree");
-            qt_add_mass(&t->c[c], where, m);
+            qt_add_mass(&t->h[c], where, m);
             t->c[c].point = pt;
             continue; /* re-examine this (now internal) cell */
         }
@@ -290,32 +301,36 @@ static dc_status qt_build(qtree *t, const double *Y, int64_t n) {
 static double qt_negative(const qtree *t, const double *p, double theta2, double neg[2]) {
     int32_t stack[4 * TSNE_MAX_DEPTH + 8];
     int sp = 0;
-    double sq = 0;
-    neg[0] = neg[1] = 0;
+    double sq = 0, nx = 0, ny = 0;
+    const qhot *h = t->h;
     stack[sp++] = 0;
     while (sp) {
-        const qcell *q = &t->c[stack[--sp]];
+        const qhot *q = &h[stack[--sp]];
         if (q->size == 0) continue;
         double dx = p[0] - q->bary[0], dy = p[1] - q->bary[1], d2 = dx * dx + dy * dy;
         if (q->leaf && fabs(dx) <= TSNE_EPS && fabs(dy) <= TSNE_EPS) continue; /* no self interaction */
-        if (q->leaf || q->sqw / d2 < theta2) {
-            double qz = 1.0 / (1.0 + d2), m = (double)q->size * qz;
+        if (q->leaf || q->sqw < theta2 * d2) { /* sqw / d2 < theta^2, without the division */
+            double qz = 1.0 / (1.0 + d2), m = q->size * qz;
             sq += m;
             m *= qz;
-            neg[0] += m * dx, neg[1] += m * dy;
+            nx += m * dx, ny += m * dy;
             continue;
         }
         for (int c = 3; c >= 0; c--)
             if (q->child[c] >= 0) stack[sp++] = q->child[c];
     }
+    neg[0] = nx, neg[1] = ny;
     return sq;
 }
 
 /* KL gradient (times 4, the dof = 1 constant) of P (scaled by exag) at Y; KL when err. */
 static double gradient(const qtree *t, const csr *P, double exag, const double *Y, int64_t n, double theta2, double *grad,
-                       double *negf, double *sqs, int err) {
+                       double *negf, double *sqs, const uint64_t *order, int err) {
     _Pragma("omp parallel for schedule(dynamic, 64)")
-    for (int64_t i = 0; i < n; i++) sqs[i] = qt_negative(t, Y + 2 * i, theta2, negf + 2 * i);
+    for (int64_t k = 0; k < n; k++) { /* in space-filling-curve order: neighbours walk the same cells */
+        int64_t i = (int64_t)(order[k] & 0xffffffffu);
+        sqs[i] = qt_negative(t, Y + 2 * i, theta2, negf + 2 * i);
+    }
     double sQ = 0;
     for (int64_t i = 0; i < n; i++) sQ += sqs[i];
     double kl = 0;
@@ -341,10 +356,32 @@ static double gradient(const qtree *t, const csr *P, double exag, const double *
 
 /* ---- driver ------------------------------------------------------------------------------ */
 
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* order[k]: Morton code of point i (16 bits per axis within the root cell) << 32 | i, sorted. */
+static void morton_order(const qtree *t, const double *Y, int64_t n, uint64_t *order) {
+    const qcold *r = &t->c[0];
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t q[2];
+        for (int a = 0; a < 2; a++) {
+            double u = (Y[2 * i + a] - r->lo[a]) / (r->hi[a] - r->lo[a]) * 65535.0;
+            q[a] = u <= 0 ? 0 : u >= 65535.0 ? 65535u : (uint32_t)u;
+        }
+        uint64_t code = 0;
+        for (int b = 0; b < 16; b++) code |= (uint64_t)((q[0] >> b) & 1u) << (2 * b) | (uint64_t)((q[1] >> b) & 1u) << (2 * b + 1);
+        order[i] = code << 32 | (uint64_t)i;
+    }
+    qsort(order, (size_t)n, sizeof *order, cmp_u64);
+}
+
 typedef struct descent {
     const csr *P;
     qtree *t;
     double *Y, *grad, *update, *gains, *negf, *sqs;
+    uint64_t *order;
     int64_t n;
     double lr, theta2;
 } descent;
@@ -360,7 +397,9 @@ static dc_status descend(descent *g, int it, int n_iter, double momentum, double
         int check = (i + 1) % TSNE_CHECK == 0;
         dc_status st = qt_build(g->t, g->Y, g->n);
         if (st != DC_OK) return st;
-        double e = gradient(g->t, g->P, exag, g->Y, g->n, g->theta2, g->grad, g->negf, g->sqs, check || i == n_iter - 1);
+        if (i % 10 == 0 || i == it) morton_order(g->t, g->Y, g->n, g->order); /* points move slowly */
+        double e = gradient(g->t, g->P, exag, g->Y, g->n, g->theta2, g->grad, g->negf, g->sqs, g->order,
+                            check || i == n_iter - 1);
         if (check || i == n_iter - 1) error = e;
         double gn = 0;
         for (int64_t q = 0; q < m; q++) {
@@ -397,10 +436,11 @@ dc_status dc_tsne(const float *X, int64_t n, int64_t d, const dc_tsne_opts *o, f
     int64_t *nb = malloc((size_t)(n * k) * sizeof *nb);
     double *nd = malloc((size_t)(n * k) * sizeof *nd), *Pc = malloc((size_t)(n * k) * sizeof *Pc);
     double *Yd = malloc((size_t)(2 * n) * sizeof *Yd), *buf = malloc((size_t)(9 * n) * sizeof *buf);
+    uint64_t *order = malloc((size_t)n * sizeof *order);
     csr P = {0};
     qtree t = {0};
     dc_status st = DC_OK;
-    if (!Xd || !nb || !nd || !Pc || !Yd || !buf) {
+    if (!Xd || !nb || !nd || !Pc || !Yd || !buf || !order || n > 0xffffffffLL) {
         st = dc_fail(DC_ERR_OOM, "tsne: out of memory for %lld points", (long long)n);
         goto done;
     }
@@ -427,7 +467,7 @@ dc_status dc_tsne(const float *X, int64_t n, int64_t d, const dc_tsne_opts *o, f
     for (int64_t q = 0; q < 2 * n; q++) Yd[q] = 1e-4 * dc_rng_normal(&rng);
     double lr = o->learning_rate > 0 ? o->learning_rate : (double)n / o->early_exaggeration / 4.0;
     if (o->learning_rate <= 0 && lr < 50) lr = 50;
-    descent g = {&P, &t, Yd, buf, buf + 2 * n, buf + 4 * n, buf + 6 * n, buf + 8 * n, n, lr, o->angle * o->angle};
+    descent g = {&P, &t, Yd, buf, buf + 2 * n, buf + 4 * n, buf + 6 * n, buf + 8 * n, order, n, lr, o->angle * o->angle};
     double kl = 0;
     int last = -1, explore = o->exaggeration_iter < o->n_iter ? o->exaggeration_iter : o->n_iter;
     if (explore > 0)
@@ -439,7 +479,7 @@ dc_status dc_tsne(const float *X, int64_t n, int64_t d, const dc_tsne_opts *o, f
         if (kl_out) *kl_out = kl;
     }
 done:
-    free(Xd), free(nb), free(nd), free(Pc), free(Yd), free(buf);
-    free(P.ptr), free(P.col), free(P.val), free(t.c);
+    free(Xd), free(nb), free(nd), free(Pc), free(Yd), free(buf), free(order);
+    free(P.ptr), free(P.col), free(P.val), free(t.h), free(t.c);
     return st;
 }

@@ -82,6 +82,10 @@ typedef struct dc_model_vtbl {
     dc_tensor *(*loss)(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *terms);
     int validates;             /* 1: the scripts run an eval-mode validation loss every 5 epochs */
     void (*free_impl)(dc_model *m);
+    /* Optional: the eval-mode embedding the authors' clustering used for this method (SPEC 7.2:
+     * TS2Vec and InfoTS zero 50% of the input time steps even at evaluation). NULL = the
+     * plain encoder in eval mode. */
+    dc_tensor *(*eval_encode)(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_rng *rng);
 } dc_model_vtbl;
 
 struct dc_model {
@@ -103,6 +107,9 @@ dc_status dc_model_config_check(const dc_model_config *cfg);
 dc_model *dc_model_new(const dc_model_config *cfg, dc_backend *be, int64_t in_dim);
 void dc_model_free(dc_model *m);
 dc_tensor *dc_model_loss(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *terms);
+/* Eval-mode embeddings of n sequences of T host rows X (n, T, D) into Z (n, T, 32), through
+ * the method's eval_encode when it has one (drawing from rng), else the plain encoder. */
+dc_status dc_model_embed(dc_model *m, const float *X, int64_t n, int64_t T, float *Z, dc_rng *rng);
 /* Names of the methods known to dc_model_new, NULL-terminated. */
 const char *const *dc_model_names(void);
 

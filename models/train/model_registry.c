@@ -172,3 +172,23 @@ dc_tensor *dc_model_loss(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, d
     }
     return m->vt->loss(m, ctx, x, training, rng, terms);
 }
+
+dc_status dc_model_embed(dc_model *m, const float *X, int64_t n, int64_t T, float *Z, dc_rng *rng) {
+    if (!m || !X || !Z || !rng || n < 0 || T < 1) return dc_fail(DC_ERR_ARG, "model embed: bad arguments");
+    if (!m->vt->eval_encode) return dc_encoder_embed(m->enc, X, n, T, Z, 4096 / T + 1);
+    dc_ctx *ctx = dc_ctx_new(dc_tensor_backend(m->enc->w[0]));
+    if (!ctx) return dc_last_status();
+    dc_ctx_set_grad_enabled(ctx, 0);
+    const int64_t D = m->enc->dims[0], chunk = 4096 / T + 1;
+    dc_status st = DC_OK;
+    for (int64_t s = 0; s < n && st == DC_OK; s += chunk) {
+        int64_t b = n - s < chunk ? n - s : chunk;
+        dc_ctx_reset(ctx);
+        dc_tensor *x = dc_tensor_from_host(ctx, DC_F32, 3, (int64_t[]){b, T, D}, X + s * T * D);
+        dc_tensor *z = x ? m->vt->eval_encode(m, ctx, x, rng) : NULL;
+        st = z ? dc_tensor_download(z, Z + s * T * DC_ENCODER_OUT, (size_t)(b * T * DC_ENCODER_OUT) * sizeof(float))
+               : dc_last_status();
+    }
+    dc_ctx_free(ctx);
+    return st;
+}

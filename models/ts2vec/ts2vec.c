@@ -213,5 +213,10 @@ static dc_tensor *loss_ts2vec(dc_model *m, dc_ctx *ctx, dc_tensor *x, int traini
     return L;
 }
 
+/* TSEncoder zeroes half of the time steps on every call, evaluation included (SPEC 7.2). */
+static dc_tensor *eval_encode_ts2vec(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_rng *rng) {
+    return dc_ts2vec_encode(m->enc, ctx, x, 0, rng);
+}
+
 /* The authors' ts2vec.py creates a scheduler but never steps it: no plateau validation. */
-const dc_model_vtbl dc_ts2vec_vtbl = {"ts2vec", loss_ts2vec, 0, NULL};
+const dc_model_vtbl dc_ts2vec_vtbl = {"ts2vec", loss_ts2vec, 0, NULL, eval_encode_ts2vec};
