@@ -120,13 +120,14 @@ static int bench_model(dc_backend *be, const shape_def *s, const char *model, co
     dc_model_config cfg = dc_model_config_defaults(model, s->name, protocol);
     dc_model *m = dc_model_new(&cfg, be, s->D);
     dc_adamw *opt[2] = {NULL, NULL};
-    dc_params *grp[2] = {m ? m->enc->params : NULL, m && m->heads && cfg.train_heads ? m->heads : NULL};
+    /* as the trainer: a frozen encoder (CoST under authors) is not optimised */
+    dc_params *grp[2] = {m && !m->encoder_frozen ? m->enc->params : NULL, m && m->heads && cfg.train_heads ? m->heads : NULL};
     for (int k = 0; k < 2; k++) opt[k] = grp[k] ? dc_adamw_new(grp[k], dc_adamw_opts_default()) : NULL;
-    dc_ctx *ctx = opt[0] ? dc_ctx_new(be) : NULL, *data = ctx ? dc_ctx_new(be) : NULL;
+    dc_ctx *ctx = (opt[0] || opt[1]) ? dc_ctx_new(be) : NULL, *data = ctx ? dc_ctx_new(be) : NULL;
     dc_tensor *x = data ? dc_tensor_new(data, DC_F32, 3, (int64_t[]){s->B, s->T, s->D}) : NULL;
     double *t = malloc((size_t)steps * sizeof *t);
     dc_rng rng = dc_rng_init(1);
-    int ok = x && t && (!grp[1] || opt[1]) && dc_rng_fill_normal(&rng, x, 0.0, 1.0) == DC_OK;
+    int ok = x && t && (!grp[0] || opt[0]) && (!grp[1] || opt[1]) && dc_rng_fill_normal(&rng, x, 0.0, 1.0) == DC_OK;
     for (int64_t i = 0; ok && i < warmup + steps; i++) {
         double t0 = dc_now();
         dc_ctx_reset(ctx);

@@ -11,6 +11,7 @@
 #include "dc/dc.h"
 #include "dc/dc_npy.h"
 #include "dc/dc_safetensors.h"
+#include "train/dc_model.h"
 #include "eval_tools.h"
 #include "tool_common.h"
 
@@ -90,6 +91,28 @@ static long long checkpoint_step(const char *path) {
     const char *s = strrchr(path, '/');
     s = s ? s + 1 : path;
     return strncmp(s, "step_", 5) ? -1 : atoll(s + 5);
+}
+
+/* A checkpoint of a method whose evaluation-time embedding differs from the plain encoder
+ * (its "model" metadata names it): the method, loaded. 0 when the plain encoder applies. */
+static int masked_model(const char *path, dc_backend *be, const dc_dataset *ds, dc_model **out) {
+    *out = NULL;
+    if (!strcmp(path, "random")) return 0;
+    dc_st_file *f = NULL;
+    char name[32] = "";
+    if (dc_st_open(path, &f) == DC_OK && dc_st_meta(f, "model")) snprintf(name, sizeof name, "%s", dc_st_meta(f, "model"));
+    dc_st_close(f);
+    dc_clear_error();
+    if (!name[0]) return 0;
+    dc_model_config cfg = dc_model_config_defaults(name, ds->name, "authors");
+    dc_model *m = dc_model_config_check(&cfg) == DC_OK ? dc_model_new(&cfg, be, ds->frames.D) : NULL;
+    if (!m || !m->vt->eval_encode || dc_model_load(m, path) != DC_OK) {
+        dc_model_free(m);
+        dc_clear_error();
+        return 0;
+    }
+    *out = m;
+    return 1;
 }
 
 int cmd_cluster(int argc, char **argv) {
@@ -235,12 +258,20 @@ int cmd_cluster(int argc, char **argv) {
         for (int i = 0; i < count && Z; i++) {
             const char *path = run ? cks[i] : ckpt;
             dc_encoder *enc = NULL;
-            if (!et_open_encoder("cluster", path, be, ds.frames.D, (uint64_t)seed, &enc)) {
+            dc_model *mm = NULL;
+            dc_status st = DC_OK;
+            if (!masked_model(path, be, &ds, &mm) && !et_open_encoder("cluster", path, be, ds.frames.D, (uint64_t)seed, &enc)) {
                 rc = 1;
                 break;
             }
             dc_cluster_eval ce;
-            dc_status st = dc_encoder_embed(enc, Xb, n, 1, Z, 4096); /* (N_bal, 1, D), eval mode */
+            if (mm) { /* TS2Vec / InfoTS: their TSEncoder zeroes half the input steps (SPEC 7.2) */
+                dc_rng mask_rng = dc_rng_init((uint64_t)seed);
+                st = dc_model_embed(mm, Xb, n, 1, Z, &mask_rng);
+                dc_model_free(mm);
+            } else {
+                st = dc_encoder_embed(enc, Xb, n, 1, Z, 4096); /* (N_bal, 1, D), eval mode */
+            }
             if (st == DC_OK)
                 st = dc_cluster_evaluate(be, Z, n, DC_ENCODER_OUT, y, n_classes, protocol, (uint64_t)kseed, &ce);
             dc_encoder_free(enc);

@@ -241,5 +241,11 @@ static dc_tensor *loss_infots(dc_model *m, dc_ctx *ctx, dc_tensor *x, int traini
     return L;
 }
 
+/* InfoTS evaluates through TSEncoder, which zeroes half of the time steps on every call
+ * (SPEC 7.2). */
+static dc_tensor *eval_encode_infots(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_rng *rng) {
+    return dc_ts2vec_encode(m->enc, ctx, x, 0, rng);
+}
+
 /* infoTS.py creates a scheduler but never steps it: no plateau validation. */
-const dc_model_vtbl dc_infots_vtbl = {"infots", loss_infots, 0, NULL};
+const dc_model_vtbl dc_infots_vtbl = {"infots", loss_infots, 0, NULL, eval_encode_infots};

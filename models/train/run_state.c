@@ -35,7 +35,8 @@ dc_status dc_run_dir_prepare(const char *dir, dc_run_mode mode) {
     }
     if (has_run && mode != DC_RUN_FORCE)
         return dc_fail(DC_ERR_STATE, "%s already holds a run; pass --resume to continue it or --force to replace it", dir);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return dc_fail(DC_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
+    dc_status mk = dc_mkdirs(dir); /* parents too */
+    if (mk != DC_OK) return mk;
     if (has_run) { /* --force: remove what a run writes, nothing else */
         const char *files[] = {"config.json", "metrics.jsonl", "model.safetensors", "state.safetensors"};
         for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
