@@ -2,53 +2,38 @@
  * exit codes, a short pretraining run whose loss falls, and the benchmark's JSON. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "dc_test.h"
-
-/* Run `dynacl args` capturing stdout+stderr into out; returns the exit status. */
-static int run(const char *args, char *out, size_t cap) {
-    const char *bin = getenv("DC_DYNACL_BIN");
-    ck_assert_msg(bin && *bin, "DC_DYNACL_BIN is not set (run through ctest)");
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static char buf[1 << 16];
 
 START_TEST(test_help_version) {
-    ck_assert_int_eq(run("--help", buf, sizeof buf), 0);
+    ck_assert_int_eq(dc_test_run_cli("--help", buf, sizeof buf), 0);
     ck_assert(strstr(buf, "pretrain") && strstr(buf, "backends") && strstr(buf, "bench"));
-    ck_assert_int_eq(run("--version", buf, sizeof buf), 0);
+    ck_assert_int_eq(dc_test_run_cli("--version", buf, sizeof buf), 0);
     ck_assert(strncmp(buf, "dynacl ", 7) == 0);
-    ck_assert_int_eq(run("pretrain --help", buf, sizeof buf), 0);
+    ck_assert_int_eq(dc_test_run_cli("pretrain --help", buf, sizeof buf), 0);
     ck_assert(strstr(buf, "--epochs") && strstr(buf, "--protocol") && strstr(buf, "--backend"));
-    ck_assert_int_eq(run("", buf, sizeof buf), 2);
+    ck_assert_int_eq(dc_test_run_cli("", buf, sizeof buf), 2);
 }
 END_TEST
 
 START_TEST(test_backends_listing) {
-    ck_assert_int_eq(run("backends", buf, sizeof buf), 0);
+    ck_assert_int_eq(dc_test_run_cli("backends", buf, sizeof buf), 0);
     ck_assert_msg(strstr(buf, "cpu ") && strstr(buf, "cpu-ref"), "%s", buf);
 }
 END_TEST
 
 START_TEST(test_errors_exit_nonzero) {
-    ck_assert_int_eq(run("frobnicate", buf, sizeof buf), 2);
+    ck_assert_int_eq(dc_test_run_cli("frobnicate", buf, sizeof buf), 2);
     ck_assert(strstr(buf, "unknown command 'frobnicate'"));
-    ck_assert_int_eq(run("pretrain --epochs abc", buf, sizeof buf), 2);
+    ck_assert_int_eq(dc_test_run_cli("pretrain --epochs abc", buf, sizeof buf), 2);
     ck_assert_msg(strstr(buf, "--epochs expects an integer"), "%s", buf);
-    ck_assert_int_eq(run("pretrain --bogus 1", buf, sizeof buf), 2);
+    ck_assert_int_eq(dc_test_run_cli("pretrain --bogus 1", buf, sizeof buf), 2);
     ck_assert(strstr(buf, "unknown option '--bogus'"));
-    ck_assert_int_eq(run("pretrain --protocol paper", buf, sizeof buf), 2);
+    ck_assert_int_eq(dc_test_run_cli("pretrain --protocol paper", buf, sizeof buf), 2);
     ck_assert_msg(strstr(buf, "protocol must be 'authors' or 'corrected'"), "%s", buf);
-    ck_assert_int_ne(run("pretrain --backend nope --max-steps 1", buf, sizeof buf), 0);
+    ck_assert_int_ne(dc_test_run_cli("pretrain --backend nope --max-steps 1", buf, sizeof buf), 0);
     ck_assert_msg(strstr(buf, "unknown backend 'nope'"), "%s", buf);
 }
 END_TEST
@@ -56,14 +41,14 @@ END_TEST
 START_TEST(test_pretrain_loss_falls) {
     char *dir = dc_test_tmpdir(), args[2048], path[1100];
     snprintf(args, sizeof args, "pretrain --epochs 4 --out %s/a", dir);
-    ck_assert_int_eq(run(args, buf, sizeof buf), 0);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
     ck_assert_msg(strstr(buf, "(falling)") && strstr(buf, "model.safetensors"), "%s", buf);
     /* a second run into the same folder is refused; --force replaces it */
-    ck_assert_int_eq(run(args, buf, sizeof buf), 1);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 1);
     ck_assert_msg(strstr(buf, "already holds a run"), "%s", buf);
     snprintf(args, sizeof args, "pretrain --epochs 1 --max-steps 5 --out %s/a --force --protocol corrected --single-positive "
              "--model dynacl-m", dir);
-    ck_assert_int_eq(run(args, buf, sizeof buf), 0);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
     snprintf(path, sizeof path, "%s/a/config.json", dir);
     FILE *f = fopen(path, "r");
     ck_assert(f);
@@ -75,7 +60,7 @@ START_TEST(test_pretrain_loss_falls) {
                   "%s", buf);
     /* --resume takes everything from config.json */
     snprintf(args, sizeof args, "pretrain --resume %s/a", dir);
-    ck_assert_int_eq(run(args, buf, sizeof buf), 0);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
     ck_assert_msg(strstr(buf, "(resuming)"), "%s", buf);
     dc_test_rmtree(dir);
     free(dir);
@@ -86,7 +71,7 @@ START_TEST(test_bench_json) {
     char *dir = dc_test_tmpdir(), args[2048], path[1024];
     snprintf(path, sizeof path, "%s/bench.json", dir);
     snprintf(args, sizeof args, "bench --shape harth --steps 3 --warmup 1 --json %s", path);
-    ck_assert_int_eq(run(args, buf, sizeof buf), 0);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
     ck_assert(strstr(buf, "harth") && strstr(buf, "ms/step"));
     FILE *f = fopen(path, "r");
     ck_assert(f);

@@ -470,19 +470,6 @@ START_TEST(test_resume_bit_identical) {
 }
 END_TEST
 
-static int run_cli(const char *args, char *out, size_t cap) {
-    const char *bin = getenv("DC_DYNACL_BIN");
-    ck_assert_msg(bin && *bin, "DC_DYNACL_BIN is not set (run through ctest)");
-    char cmd[8300];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* Each protocol's checkpoint: the 21 encoder entries under the shared names plus every head
  * and buffer under "cost." with its shape; `dynacl embed` on it equals the encoder's own
  * eval-mode embeddings. */
@@ -491,7 +478,7 @@ START_TEST(test_checkpoint_and_embed) {
     for (int pr = 0; pr < 2; pr++) {
         dc_model_config cfg = dc_model_config_defaults("cost", "synthetic", pr ? "corrected" : "authors");
         dc_model *m = dc_model_new(&cfg, g_be, g_ds.frames.D);
-        char *dir = dc_test_tmpdir(), run[4200], path[4300], xin[4300], zout[4300], args[8192], out[8192];
+        char *dir = dc_test_tmpdir(), run[4200], path[4300], xin[4300], zout[4300], args[16384], out[8192];
         snprintf(run, sizeof run, "%s/run", dir);
         ck_assert_msg(train(m, run, DC_RUN_NEW, -1) == DC_OK, "%s", dc_last_error());
         snprintf(path, sizeof path, "%s/model.safetensors", run);
@@ -527,7 +514,7 @@ START_TEST(test_checkpoint_and_embed) {
         snprintf(zout, sizeof zout, "%s/z.npy", dir);
         ck_assert(dc_npy_write(xin, DC_NPY_F32, 3, (int64_t[]){N, T, D}, X) == DC_OK);
         snprintf(args, sizeof args, "embed --checkpoint '%s' --input '%s' --out '%s'", path, xin, zout);
-        ck_assert_msg(run_cli(args, out, sizeof out) == 0, "%s", out);
+        ck_assert_msg(dc_test_run_cli(args, out, sizeof out) == 0, "%s", out);
         dc_npy z;
         ck_assert_msg(dc_npy_open(zout, &z) == DC_OK, "%s", dc_last_error());
         const float *zc = z.data;

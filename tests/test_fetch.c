@@ -18,18 +18,7 @@
 
 static char g_out[1 << 16];
 
-static int run_cli(const char *args) {
-    const char *bin = getenv("DC_DYNACL_BIN");
-    ck_assert_msg(bin && *bin, "DC_DYNACL_BIN is not set (run through ctest)");
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert(p);
-    size_t n = fread(g_out, 1, sizeof g_out - 1, p);
-    g_out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static int run_cli(const char *args) { return dc_test_run_cli(args, g_out, sizeof g_out); }
 
 static void copy_file(const char *src, const char *dst, size_t limit) {
     FILE *a = fopen(src, "rb"), *b = fopen(dst, "wb");

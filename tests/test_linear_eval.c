@@ -183,20 +183,6 @@ START_TEST(test_bad_input) {
 }
 END_TEST
 
-/* Run `dynacl args`, capturing stdout + stderr; returns the exit status. */
-static int run_cli(const char *args, char *out, size_t cap) {
-    const char *bin = getenv("DC_DYNACL_BIN");
-    ck_assert_msg(bin && *bin, "DC_DYNACL_BIN is not set (run through ctest)");
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 START_TEST(test_cli_errors) {
     static char buf[1 << 16];
     char *dir = dc_test_tmpdir(), ck[4200], args[8192];
@@ -206,15 +192,15 @@ START_TEST(test_cli_errors) {
     snprintf(ck, sizeof ck, "%s/d10.safetensors", dir);
     ck_assert_int_eq(dc_model_save(m, ck, NULL), DC_OK);
     snprintf(args, sizeof args, "linear-eval --checkpoint '%s' --data synthetic --runs 1 --epochs 1 --quiet", ck);
-    ck_assert_int_eq(run_cli(args, buf, sizeof buf), 1);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 1);
     ck_assert_msg(strstr(buf, "takes D = 10") && strstr(buf, "data has D = 156"), "%s", buf);
     snprintf(args, sizeof args, "cluster --checkpoint '%s' --data synthetic", ck);
-    ck_assert_int_eq(run_cli(args, buf, sizeof buf), 1);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 1);
     ck_assert_msg(strstr(buf, "takes D = 10"), "%s", buf);
-    ck_assert_int_eq(run_cli("linear-eval --checkpoint random --data synthetic --exclude-class nope", buf, sizeof buf), 2);
+    ck_assert_int_eq(dc_test_run_cli("linear-eval --checkpoint random --data synthetic --exclude-class nope", buf, sizeof buf), 2);
     ck_assert_msg(strstr(buf, "'nope' is not a class"), "%s", buf);
-    ck_assert_int_eq(run_cli("linear-eval --data synthetic", buf, sizeof buf), 2);
-    ck_assert_int_eq(run_cli("linear-eval --checkpoint random --data /nonexistent/dir", buf, sizeof buf), 1);
+    ck_assert_int_eq(dc_test_run_cli("linear-eval --data synthetic", buf, sizeof buf), 2);
+    ck_assert_int_eq(dc_test_run_cli("linear-eval --checkpoint random --data /nonexistent/dir", buf, sizeof buf), 1);
     ck_assert_msg(strstr(buf, "opening the dataset"), "%s", buf);
     dc_model_free(m);
     dc_backend_free(be);

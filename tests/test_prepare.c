@@ -751,19 +751,6 @@ START_TEST(test_atomic_output_and_validation) {
 }
 END_TEST
 
-static int run_cli(const char *args, char *out, size_t cap) {
-    const char *bin = getenv("DC_DYNACL_BIN");
-    ck_assert_msg(bin && *bin, "DC_DYNACL_BIN is not set (run through ctest)");
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 START_TEST(test_cli_prepare) {
     static char buf[1 << 16];
     char *dir = dc_test_tmpdir(), args[8192];
@@ -773,24 +760,24 @@ START_TEST(test_cli_prepare) {
     mkdir(raw, 0777);
     link_records(raw, recs, 2);
     snprintf(args, sizeof args, "prepare ecg --input '%s' --out '%s/ecg' --seq-len 119 --seed 5", raw, dir);
-    ck_assert_int_eq(run_cli(args, buf, sizeof buf), 0);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
     ck_assert_msg(strstr(buf, "prepared ecg") && strstr(buf, "AFIB") && strstr(buf, "219") &&
                       strstr(buf, "train (x seq)") && strstr(buf, "T=119"),
                   "%s", buf);
-    ck_assert_int_eq(run_cli(args, buf, sizeof buf), 1); /* exists: needs --force */
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 1); /* exists: needs --force */
     ck_assert_msg(strstr(buf, "--force"), "%s", buf);
     strcat(args, " --force --quiet");
-    ck_assert_int_eq(run_cli(args, buf, sizeof buf), 0);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
     /* a failure leaves no folder and no temporary */
     snprintf(args, sizeof args, "prepare harth --input '%s' --out '%s/harth'", raw, dir);
-    ck_assert_int_eq(run_cli(args, buf, sizeof buf), 1);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 1);
     ck_assert_msg(strstr(buf, "no HARTH .csv files"), "%s", buf);
     ck_assert_int_eq(count_entries(dir), 2);
-    ck_assert_int_eq(run_cli("prepare --input x --out y", buf, sizeof buf), 2);
-    ck_assert_int_eq(run_cli("prepare nope --input x --out y", buf, sizeof buf), 2);
-    ck_assert_int_eq(run_cli("prepare ecg --input x", buf, sizeof buf), 2);
-    ck_assert_int_eq(run_cli("prepare ecg --from-npy --input x --out y", buf, sizeof buf), 2);
-    ck_assert_int_eq(run_cli("prepare --help", buf, sizeof buf), 0);
+    ck_assert_int_eq(dc_test_run_cli("prepare --input x --out y", buf, sizeof buf), 2);
+    ck_assert_int_eq(dc_test_run_cli("prepare nope --input x --out y", buf, sizeof buf), 2);
+    ck_assert_int_eq(dc_test_run_cli("prepare ecg --input x", buf, sizeof buf), 2);
+    ck_assert_int_eq(dc_test_run_cli("prepare ecg --from-npy --input x --out y", buf, sizeof buf), 2);
+    ck_assert_int_eq(dc_test_run_cli("prepare --help", buf, sizeof buf), 0);
     ck_assert(strstr(buf, "--seq-len") && strstr(buf, "--from-npy"));
     dc_test_rmtree(dir);
     free(dir);

@@ -143,19 +143,6 @@ START_TEST(test_run_folders) {
 }
 END_TEST
 
-static int run_cli(const char *args, char *out, size_t cap) {
-    const char *bin = getenv("DC_DYNACL_BIN");
-    ck_assert_msg(bin && *bin, "DC_DYNACL_BIN is not set (run through ctest)");
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 START_TEST(test_cli_chain) {
     static char buf[1 << 16];
     char *dir = dc_test_tmpdir(), z[1100], y[1100], args[8192];
@@ -172,16 +159,16 @@ START_TEST(test_cli_chain) {
     ck_assert_int_eq(dc_npy_write(z, DC_NPY_F32, 2, (int64_t[]){n, d}, Z), DC_OK);
     ck_assert_int_eq(dc_npy_write(y, DC_NPY_I32, 1, (int64_t[]){n}, lab), DC_OK);
     snprintf(args, sizeof args, "cluster --embeddings %s --labels %s --protocol corrected --method dynacl --out %s/c.json", z, y, dir);
-    ck_assert_msg(run_cli(args, buf, sizeof buf) == 0, "%s", buf);
+    ck_assert_msg(dc_test_run_cli(args, buf, sizeof buf) == 0, "%s", buf);
     ck_assert_msg(strstr(buf, "k-means labels") && strstr(buf, "ground-truth classes"), "%s", buf);
     snprintf(args, sizeof args, "tsne --embeddings %s --labels %s --method dynacl --dataset ecg --iters 300 --out %s/t.png", z,
              y, dir);
-    ck_assert_msg(run_cli(args, buf, sizeof buf) == 0, "%s", buf);
+    ck_assert_msg(dc_test_run_cli(args, buf, sizeof buf) == 0, "%s", buf);
     snprintf(args, sizeof args, "figure --out %s/f.png %s/t.csv", dir, dir);
-    ck_assert_msg(run_cli(args, buf, sizeof buf) == 0, "%s", buf);
+    ck_assert_msg(dc_test_run_cli(args, buf, sizeof buf) == 0, "%s", buf);
     ck_assert_msg(strstr(buf, "1 method x 1 dataset"), "%s", buf);
     snprintf(args, sizeof args, "report %s/c.json --out %s/rep", dir, dir);
-    ck_assert_msg(run_cli(args, buf, sizeof buf) == 0, "%s", buf);
+    ck_assert_msg(dc_test_run_cli(args, buf, sizeof buf) == 0, "%s", buf);
     ck_assert_msg(strstr(buf, "Table 2 (protocol: corrected)") && strstr(buf, "DBI (truth)"), "%s", buf);
     struct stat sb;
     snprintf(args, sizeof args, "%s/rep/table3.csv", dir);
@@ -189,9 +176,9 @@ START_TEST(test_cli_chain) {
     /* a single class is a clear error */
     ck_assert_int_eq(dc_npy_write(y, DC_NPY_I32, 1, (int64_t[]){n}, one), DC_OK);
     snprintf(args, sizeof args, "cluster --embeddings %s --labels %s", z, y);
-    ck_assert_int_eq(run_cli(args, buf, sizeof buf), 1);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 1);
     ck_assert_msg(strstr(buf, "a single class"), "%s", buf);
-    ck_assert_int_eq(run_cli("report", buf, sizeof buf), 2);
+    ck_assert_int_eq(dc_test_run_cli("report", buf, sizeof buf), 2);
     dc_test_rmtree(dir);
     free(dir);
 }

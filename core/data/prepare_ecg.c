@@ -107,7 +107,7 @@ static dc_status scan_records(const dc_prepare_opts *o, char **heas, int nh, rec
         if (st == DC_OK && *n_rec == 0) {
             *fs = h->fs;
             *n_sig = h->n_sig;
-            for (int s = 0; s < h->n_sig && s < 8; s++) snprintf(leads[s], 64, "%s", h->sig[s].description);
+            for (int s = 0; s < h->n_sig && s < 8; s++) snprintf(leads[s], 64, "%.63s", h->sig[s].description);
         } else if (st == DC_OK && (h->fs != *fs || h->n_sig != *n_sig)) {
             st = dc_fail(DC_ERR_FORMAT, "%s: %d signals at %g Hz, but the first record has %d at %g Hz", hea, h->n_sig,
                          h->fs, *n_sig, *fs);

@@ -127,9 +127,12 @@ dc_backend *dc_backend_new(const char *spec) {
 }
 
 dc_backend *dc_backend_default(void) {
+    /* a GPU when there is one; OpenCL only on request, since PoCL's CPU device is slower
+     * than the native CPU backend */
     for (int k = 0; k < N_KINDS; k++) {
-        if (dc_backend_kind_devices(k, NULL, 0) > 0) {
-            dc_backend *be = dc_backend_new(g_kinds[k]()->name);
+        const char *name = g_kinds[k]()->name;
+        if (!strcmp(name, "cuda") && dc_backend_kind_devices(k, NULL, 0) > 0) {
+            dc_backend *be = dc_backend_new(name);
             if (be) return be;
         }
     }

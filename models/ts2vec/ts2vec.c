@@ -183,8 +183,9 @@ dc_tensor *dc_ts2vec_hier_loss(dc_ctx *ctx, dc_tensor *z1, dc_tensor *z2, double
 /* SPEC 6.1: optional 500-window, crop, two masked encoder calls, alignment, loss. */
 static dc_tensor *loss_ts2vec(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *t) {
     int64_t B = x->shape[0], T = x->shape[1], base = 0;
-    /* Every shape of the step follows the random crop, so the context's pool (exact-size
-     * reuse) would keep buffers of every crop length seen; hand them back instead. */
+    /* Every shape of the step follows the random crop; the context's pool reuses a buffer only
+     * for requests between half its size and its size, so it would still collect buffers for
+     * many crop lengths. Hand them back instead (one malloc per tensor per step). */
     dc_ctx_trim(ctx);
     if (T > m->cfg.ts2vec_max_len) { /* one random window for the whole batch */
         base = dc_rng_randint(rng, 0, T - m->cfg.ts2vec_max_len);

@@ -156,18 +156,7 @@ void dc_bt_backend_parity(const dc_model_config *cfg, int64_t B, int64_t T, int6
     free(xh);
 }
 
-int dc_bt_cli(const char *args, char *out, size_t cap) {
-    const char *bin = getenv("DC_DYNACL_BIN");
-    ck_assert_msg(bin && *bin, "DC_DYNACL_BIN is not set (run through ctest)");
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+int dc_bt_cli(const char *args, char *out, size_t cap) { return dc_test_run_cli(args, out, cap); }
 
 void dc_bt_cli_pretrain(const char *args, const char *const *expect, int n) {
     char *dir = dc_test_tmpdir(), cmd[4096], path[1200];

@@ -5,6 +5,7 @@
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 const char *dc_test_data_dir(void) {
@@ -39,4 +40,20 @@ int dc_test_run_suite(Suite *s) {
     int nf = srunner_ntests_failed(sr);
     srunner_free(sr);
     return nf;
+}
+
+int dc_test_run_cli(const char *args, char *out, size_t cap) {
+    const char *bin = getenv("DC_DYNACL_BIN");
+    ck_assert_msg(bin && *bin, "DC_DYNACL_BIN is not set (run through ctest)");
+    size_t len = strlen(bin) + strlen(args) + 16;
+    char *cmd = malloc(len);
+    ck_assert(cmd);
+    snprintf(cmd, len, "'%s' %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    free(cmd);
+    ck_assert(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

@@ -4,8 +4,8 @@
  *     if (!be) { fprintf(stderr, "%s\n", dc_last_error()); be = dc_backend_new("cpu"); }
  *
  * Compiled-in backends are listed even when they have no device; dc_backend_kind_devices
- * then returns 0 and says why. The default backend is the first kind with a device
- * (GPUs are registered before the CPU).
+ * then returns 0 and says why. The default backend is CUDA when it has a device, else the
+ * CPU backend (OpenCL only on request: PoCL's CPU device is slower than "cpu").
  */
 #ifndef DC_BACKEND_H
 #define DC_BACKEND_H
@@ -29,7 +29,7 @@ dc_status dc_backend_kind_device_desc(int kind, int device, char *buf, size_t ca
 
 /* spec: "name" or "name:device". NULL + message if unknown or unavailable. */
 dc_backend *dc_backend_new(const char *spec);
-/* The first kind with a device ("cuda", else "opencl", else "cpu"). */
+/* "cuda" when it has a device, else "cpu". */
 dc_backend *dc_backend_default(void);
 void dc_backend_free(dc_backend *be);
 const char *dc_backend_name(const dc_backend *be);   /* "cuda:0" */
