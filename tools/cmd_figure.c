@@ -95,22 +95,12 @@ int cmd_figure(int argc, char **argv) {
         {"datasets", OPT_STR, &ds_s, "column order, comma-separated (default: harth, sleepeeg, ecg, others)"},
         {0},
     };
-    /* positional arguments are the CSVs; options are --name value or --name=value */
-    char **oargv = malloc((size_t)(argc + 1) * sizeof *oargv);
+    /* positional arguments are the CSVs */
     const char **files = malloc((size_t)(argc + 1) * sizeof *files);
-    if (!oargv || !files) return dc_tool_fail("figure", "out of memory");
-    int oc = 0, nf = 0;
-    oargv[oc++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        if (!strncmp(argv[i], "--", 2)) {
-            oargv[oc++] = argv[i];
-            if (!strchr(argv[i], '=') && strcmp(argv[i], "--help") && i + 1 < argc) oargv[oc++] = argv[++i];
-        } else {
-            files[nf++] = argv[i];
-        }
-    }
-    int r = dc_opts_parse("figure", "--out fig.png TSNE.csv... [--methods a,b] [--datasets x,y]", opts, oc, oargv);
-    free(oargv);
+    if (!files) return dc_tool_fail("figure", "out of memory");
+    int nf = 0;
+    int r = dc_opts_parse_pos("figure", "--out fig.png TSNE.csv... [--methods a,b] [--datasets x,y]", opts, argc, argv,
+                              files, &nf);
     if (r || !out || !nf) {
         if (!r) fprintf(stderr, "dynacl figure: needs --out and at least one CSV written by `dynacl tsne`\n");
         free(files);

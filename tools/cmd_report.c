@@ -16,21 +16,10 @@ int cmd_report(int argc, char **argv) {
         {"protocol", OPT_STR, &protocol_s, "authors | corrected (default: the first run's); other runs are skipped"},
         {0},
     };
-    char **oargv = malloc((size_t)(argc + 1) * sizeof *oargv);
     const char **paths = malloc((size_t)(argc + 1) * sizeof *paths);
-    if (!oargv || !paths) return dc_tool_fail("report", "out of memory");
-    int oc = 0, np = 0;
-    oargv[oc++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        if (!strncmp(argv[i], "--", 2)) {
-            oargv[oc++] = argv[i];
-            if (!strchr(argv[i], '=') && strcmp(argv[i], "--help") && i + 1 < argc) oargv[oc++] = argv[++i];
-        } else {
-            paths[np++] = argv[i];
-        }
-    }
-    int r = dc_opts_parse("report", "RUN_DIR|RESULT.json... [--out DIR] [--protocol P]", opts, oc, oargv);
-    free(oargv);
+    if (!paths) return dc_tool_fail("report", "out of memory");
+    int np = 0;
+    int r = dc_opts_parse_pos("report", "RUN_DIR|RESULT.json... [--out DIR] [--protocol P]", opts, argc, argv, paths, &np);
     if (r || !np) {
         if (!r) fprintf(stderr, "dynacl report: give run folders or result files (see --help)\n");
         free(paths);

@@ -32,6 +32,12 @@ void dc_opts_help(FILE *f, const char *cmd, const char *synopsis, const dc_opt *
 }
 
 int dc_opts_parse(const char *cmd, const char *synopsis, const dc_opt *opts, int argc, char **argv) {
+    return dc_opts_parse_pos(cmd, synopsis, opts, argc, argv, NULL, NULL);
+}
+
+int dc_opts_parse_pos(const char *cmd, const char *synopsis, const dc_opt *opts, int argc, char **argv,
+                      const char **pos, int *n_pos) {
+    if (n_pos) *n_pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -39,6 +45,10 @@ int dc_opts_parse(const char *cmd, const char *synopsis, const dc_opt *opts, int
             return 1;
         }
         if (strncmp(a, "--", 2) != 0) {
+            if (pos && n_pos) {
+                pos[(*n_pos)++] = a;
+                continue;
+            }
             fprintf(stderr, "dynacl %s: unexpected argument '%s' (see --help)\n", cmd, a);
             return -1;
         }

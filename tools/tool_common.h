@@ -35,6 +35,10 @@ typedef struct dc_opt {
 } dc_opt;
 /* Parses argv[1..]; prints help and returns 1 on --help, -1 (after a message) on error, 0 ok. */
 int dc_opts_parse(const char *cmd, const char *synopsis, const dc_opt *opts, int argc, char **argv);
+/* The same, collecting non-option arguments into pos (room for argc entries) instead of
+ * rejecting them. */
+int dc_opts_parse_pos(const char *cmd, const char *synopsis, const dc_opt *opts, int argc, char **argv,
+                      const char **pos, int *n_pos);
 void dc_opts_help(FILE *f, const char *cmd, const char *synopsis, const dc_opt *opts);
 
 /* ---- progress: a bar on a terminal, plain lines otherwise ---- */
