@@ -363,9 +363,9 @@ int cmd_fetch(int argc, char **argv) {
             goto done;
         }
     }
-    int todo = 0, fetched = 0, present = 0, by[3] = {0, 0, 0};
-    for (int i = 0; i < n; i++) todo += wanted(only, v[i].path);
-    if (todo == 0) {
+    int n_wanted = 0, fetched = 0, present = 0, by[3] = {0, 0, 0};
+    for (int i = 0; i < n; i++) n_wanted += wanted(only, v[i].path);
+    if (n_wanted == 0) {
         fprintf(stderr, "dynacl fetch-data: no file of %s matches --only '%s'\n", d->name, only ? only : "");
         rc = 2;
         goto done;
@@ -381,7 +381,7 @@ int cmd_fetch(int argc, char **argv) {
             break;
         }
         *slash = '/';
-        if (!quiet) fprintf(stderr, "[%d/%d] %s\n", ++k, todo, v[i].path);
+        if (!quiet) fprintf(stderr, "[%d/%d] %s\n", ++k, n_wanted, v[i].path);
         vkind how;
         int skipped;
         if (fetch_one(base, &v[i], dest, (int)retries, quiet, 1, &how, &skipped)) {
