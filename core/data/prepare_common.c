@@ -6,6 +6,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +118,40 @@ void *pp_alloc(size_t bytes, const char *what) {
     return p;
 }
 
+/* out[j] = sum_i (X[i, j] - shift[j])^p for p = 1 (shift NULL) or 2, in double. Rows are split
+ * into one static chunk per thread; the partial sums are combined in thread order, so the
+ * result does not depend on timing (only on the thread count). */
+static dc_status column_sums(const float *X, int64_t n, int64_t D, const double *shift, double *out) {
+    int nt = 1;
+#ifdef _OPENMP
+    nt = omp_get_max_threads();
+#endif
+    double *part = calloc((size_t)nt * (size_t)D, sizeof *part);
+    if (!part) return dc_fail(DC_ERR_OOM, "z-score: out of memory");
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+    {
+        int t = 0, k = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        k = omp_get_num_threads();
+#endif
+        double *acc = part + (size_t)t * (size_t)D;
+        int64_t lo = n * t / k, hi = n * (t + 1) / k;
+        for (int64_t i = lo; i < hi; i++)
+            for (int64_t j = 0; j < D; j++) {
+                double d = X[i * D + j] - (shift ? shift[j] : 0.0);
+                acc[j] += shift ? d * d : d;
+            }
+    }
+    for (int64_t j = 0; j < D; j++) out[j] = 0;
+    for (int t = 0; t < nt; t++)
+        for (int64_t j = 0; j < D; j++) out[j] += part[(size_t)t * (size_t)D + j];
+    free(part);
+    return DC_OK;
+}
+
 dc_status pp_zscore(float *X, int64_t n, int64_t D, double zero_std, double *mean, double *std) {
     double *mu = calloc((size_t)D, sizeof *mu), *sd = calloc((size_t)D, sizeof *sd);
     if (!mu || !sd) {
@@ -122,46 +159,14 @@ dc_status pp_zscore(float *X, int64_t n, int64_t D, double zero_std, double *mea
         free(sd);
         return dc_fail(DC_ERR_OOM, "z-score: out of memory");
     }
-    /* two passes in double; rows split between threads, per-thread partial sums */
-#ifdef _OPENMP
-#pragma omp parallel
-#endif
-    {
-        double *acc = calloc((size_t)D, sizeof *acc);
-        if (acc) {
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-            for (int64_t i = 0; i < n; i++)
-                for (int64_t j = 0; j < D; j++) acc[j] += X[i * D + j];
-#ifdef _OPENMP
-#pragma omp critical
-#endif
-            for (int64_t j = 0; j < D; j++) mu[j] += acc[j];
-        }
-        free(acc);
-    }
-    for (int64_t j = 0; j < D; j++) mu[j] /= (double)n;
-#ifdef _OPENMP
-#pragma omp parallel
-#endif
-    {
-        double *acc = calloc((size_t)D, sizeof *acc);
-        if (acc) {
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-            for (int64_t i = 0; i < n; i++)
-                for (int64_t j = 0; j < D; j++) {
-                    double d = X[i * D + j] - mu[j];
-                    acc[j] += d * d;
-                }
-#ifdef _OPENMP
-#pragma omp critical
-#endif
-            for (int64_t j = 0; j < D; j++) sd[j] += acc[j];
-        }
-        free(acc);
+    /* two passes in double: mean, then population variance */
+    dc_status st = column_sums(X, n, D, NULL, mu);
+    for (int64_t j = 0; st == DC_OK && j < D; j++) mu[j] /= (double)n;
+    if (st == DC_OK) st = column_sums(X, n, D, mu, sd);
+    if (st != DC_OK) {
+        free(mu);
+        free(sd);
+        return st;
     }
     for (int64_t j = 0; j < D; j++) {
         sd[j] = sqrt(sd[j] / (double)n);
