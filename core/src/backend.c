@@ -1,6 +1,7 @@
 /* backend.c: the backend registry, opening backends by name, buffers and the checked
  * kernel dispatch. It knows backends only through their vtables (dc_backend_impl.h);
- * which ones are compiled in comes from the generated dc_config.h.
+ * which ones are compiled in, and their priorities, come from the generated dc_config.h
+ * (one dc_add_backend() call per backend folder).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,27 +10,18 @@
 #include "dc_config.h"
 #include "dc_internal.h"
 
-/* Each backend folder exports one vtable getter. GPUs first: the default is the first
- * kind with a device. */
-const dc_backend_vtbl *dc_backend_cpu_vtbl(void);
-const dc_backend_vtbl *dc_backend_cpu_ref_vtbl(void);
-#if DC_HAVE_CUDA
-const dc_backend_vtbl *dc_backend_cuda_vtbl(void);
-#endif
-#if DC_HAVE_OPENCL
-const dc_backend_vtbl *dc_backend_opencl_vtbl(void);
-#endif
+/* Each backend folder exports one vtable getter per kind. */
+#define DC_DECLARE_KIND(id, priority) const dc_backend_vtbl *dc_backend_##id##_vtbl(void);
+DC_BACKEND_KINDS(DC_DECLARE_KIND)
+#undef DC_DECLARE_KIND
 
+/* Highest priority first (the generated list is sorted): the default backend is the first
+ * kind with a device. */
 typedef const dc_backend_vtbl *(*vtbl_getter)(void);
 static const vtbl_getter g_kinds[] = {
-#if DC_HAVE_CUDA
-    dc_backend_cuda_vtbl,
-#endif
-#if DC_HAVE_OPENCL
-    dc_backend_opencl_vtbl,
-#endif
-    dc_backend_cpu_vtbl,
-    dc_backend_cpu_ref_vtbl,
+#define DC_KIND_GETTER(id, priority) dc_backend_##id##_vtbl,
+    DC_BACKEND_KINDS(DC_KIND_GETTER)
+#undef DC_KIND_GETTER
 };
 #define N_KINDS ((int)(sizeof g_kinds / sizeof g_kinds[0]))
 
@@ -127,16 +119,15 @@ dc_backend *dc_backend_new(const char *spec) {
 }
 
 dc_backend *dc_backend_default(void) {
-    /* a GPU when there is one; OpenCL only on request, since PoCL's CPU device is slower
-     * than the native CPU backend */
-    for (int k = 0; k < N_KINDS; k++) {
-        const char *name = g_kinds[k]()->name;
-        if (!strcmp(name, "cuda") && dc_backend_kind_devices(k, NULL, 0) > 0) {
-            dc_backend *be = dc_backend_new(name);
+    /* the available kind of highest priority: a GPU when there is one, else the native CPU
+     * backend (OpenCL ranks below it, since PoCL's CPU device is slower) */
+    for (int k = 0; k < N_KINDS; k++)
+        if (dc_backend_kind_devices(k, NULL, 0) > 0) {
+            dc_backend *be = dc_backend_new(g_kinds[k]()->name);
             if (be) return be;
         }
-    }
-    return dc_backend_new("cpu");
+    dc_fail(DC_ERR_BACKEND, "no backend has a device");
+    return NULL;
 }
 
 void dc_backend_free(dc_backend *be) {
