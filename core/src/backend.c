@@ -182,7 +182,25 @@ void dc_args_init(dc_kernel_args *a, dc_op op) {
     a->op = op;
 }
 
+/* The call must match the op's declaration in dc_ops.def: a kernel with a wrong count of
+ * tensors would read past what it was given (or ignore what it was meant to write). */
+static dc_status check_arity(const dc_backend *be, const dc_kernel_args *a) {
+    int n_in, n_out;
+    if (!dc_op_arity(a->op, &n_in, &n_out)) return dc_fail(DC_ERR_ARG, "dispatch: unknown op %d", (int)a->op);
+    if (n_in == 0 && n_out == 0)
+        return dc_fail(DC_ERR_ARG, "%s: a builder-only op has no kernel to run on %s", dc_op_name(a->op), be->name);
+    if (a->n_in != n_in || a->n_out != n_out)
+        return dc_fail(DC_ERR_ARG, "%s: kernel called with %d input(s) and %d output(s) on %s; dc_ops.def declares "
+                                   "%d and %d", dc_op_name(a->op), a->n_in, a->n_out, be->name, n_in, n_out);
+    for (int i = 0; i < n_in; i++)
+        if (!a->in[i]) return dc_fail(DC_ERR_ARG, "%s: input %d is NULL", dc_op_name(a->op), i);
+    if (n_out > 0 && !a->out[0]) return dc_fail(DC_ERR_ARG, "%s: output 0 is NULL", dc_op_name(a->op));
+    return DC_OK;
+}
+
 dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a) {
+    dc_status st = check_arity(be, a);
+    if (st != DC_OK) return st;
     dc_kernel_fn fn = be->vt->kernels[a->op];
     /* the dtype that decides support: first float input/output */
     dc_dtype dt = a->n_out ? a->out[0]->dtype : DC_F32;
@@ -195,14 +213,14 @@ dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a) {
         return dc_fail(DC_ERR_UNSUPPORTED, "%s: not supported for %s on backend %s", dc_op_name(a->op),
                        dc_dtype_name(dt), be->name);
     for (int i = 0; i < a->n_in; i++)
-        if (a->in[i] && a->in[i]->buf->be != be)
+        if (a->in[i]->buf->be != be)
             return dc_fail(DC_ERR_BACKEND, "%s: input %d lives on backend %s, not %s", dc_op_name(a->op), i,
                            a->in[i]->buf->be->name, be->name);
     for (int i = 0; i < a->n_out; i++)
         if (a->out[i] && a->out[i]->buf->be != be)
             return dc_fail(DC_ERR_BACKEND, "%s: output %d lives on backend %s, not %s", dc_op_name(a->op), i,
                            a->out[i]->buf->be->name, be->name);
-    dc_status st = fn(be, a);
+    st = fn(be, a);
     if (st != DC_OK && dc_last_status() == DC_OK)
         dc_fail(st, "%s: kernel failed on %s", dc_op_name(a->op), be->name);
     return st;
