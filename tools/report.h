@@ -11,7 +11,7 @@
 
 /* One entry per (method, dataset) under one protocol: samples over seeds. The tables print
  * mean +- population std (per-seed values rounded to 2 decimals) with the paper's numbers
- * (SPEC 8) alongside, and name the protocol in their titles. */
+ * (docs/METHOD.md §8) alongside, and name the protocol in their titles. */
 #define DC_REPORT_MAX_SEEDS 64
 typedef struct dc_report_series {
     int n;
@@ -41,8 +41,8 @@ void dc_report_free(dc_report *r);  /* accepts NULL */
  * another protocol than r->protocol is refused (DC_ERR_STATE); inside a run folder of the
  * right protocol, result files of the other protocol are left out. */
 dc_status dc_report_add_path(dc_report *r, const char *path);
-/* The paper's value of a table cell (SPEC 8): table 2 (metric "dbi" | "ss"), 3 ("acc" | "f1" |
- * "prec" | "rec") or 5 ("time", seconds). 0 if the paper has none. */
+/* The paper's value of a table cell (docs/METHOD.md §8): table 2 (metric "dbi" | "ss"), 3
+ * ("acc" | "f1" | "prec" | "rec") or 5 ("time", seconds). 0 if the paper has none. */
 int dc_report_paper_value(int table, const char *method, const char *dataset, const char *metric, double *mean,
                           double *std);
 /* Markdown of Tables 2, 3 and 5 (malloc'd, NUL-terminated). */
