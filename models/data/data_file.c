@@ -1,4 +1,4 @@
-/* data_file.c: whole-file reading for the dataset readers (private to core/data/).
+/* data_file.c: whole-file reading for the dataset readers (private to models/data/).
  * Plain stdio, so it works for regular files and pipes alike; no mmap.
  */
 #include "data_file.h"

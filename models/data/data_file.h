@@ -1,5 +1,5 @@
-/* data_file.h: private helpers shared by the dataset readers in core/data/ (WFDB, EDF,
- * HARTH). Not a public header: nothing outside core/data includes it.
+/* data_file.h: private helpers shared by the dataset readers in models/data/ (WFDB, EDF,
+ * HARTH). Not a public header: nothing outside models/data includes it.
  */
 #ifndef DC_DATA_FILE_H
 #define DC_DATA_FILE_H

@@ -1,4 +1,4 @@
-/* prepare_util.h: private helpers shared by the prepare pipelines in core/data/prepare_*.c
+/* prepare_util.h: private helpers shared by the prepare pipelines in models/data/prepare_*.c
  * (progress and cancellation, hashed file reads, z-scoring, sequence cutting, meta.json
  * pieces). Not a public header.
  */
