@@ -1,7 +1,9 @@
 /* test_cli.c: smoke tests of the `dynacl` program: help, version, backends, errors and
  * exit codes, a short pretraining run whose loss falls, and the benchmark's JSON. */
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "dc_test.h"
 
@@ -84,6 +86,39 @@ START_TEST(test_bench_json) {
 }
 END_TEST
 
+/* `bench --json -`: stdout is one JSON document (the table goes to stderr), and --profile adds
+ * the per-op rows and the peak to it (issue 16 item 6). */
+START_TEST(test_bench_json_stdout) {
+    const char *bin = getenv("DC_DYNACL_BIN");
+    ck_assert(bin);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' bench --shape harth --steps 2 --warmup 0 --profile --json - 2>/dev/null", bin);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p);
+    size_t n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = '\0';
+    int st = pclose(p);
+    ck_assert_int_eq(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
+    cJSON *j = cJSON_Parse(buf);
+    ck_assert_msg(j, "stdout is not JSON: %s", buf);
+    cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0);
+    ck_assert(res);
+    cJSON *prof = cJSON_GetObjectItem(res, "profile"), *ops = cJSON_GetObjectItem(prof, "ops");
+    ck_assert_msg(cJSON_IsArray(ops) && cJSON_GetArraySize(ops) > 5, "%s", buf);
+    ck_assert(cJSON_GetObjectItem(j, "host_fma_peak_gflops")->valuedouble > 0);
+    ck_assert(cJSON_GetObjectItem(prof, "flops_per_step")->valuedouble > 1e8);
+    cJSON_Delete(j);
+    /* the table went to stderr */
+    snprintf(cmd, sizeof cmd, "'%s' bench --shape harth --steps 1 --warmup 0 --json - 2>&1 >/dev/null", bin);
+    p = popen(cmd, "r");
+    ck_assert(p);
+    n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = '\0';
+    pclose(p);
+    ck_assert_msg(strstr(buf, "ms/step") && !strchr(buf, '{'), "%s", buf);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("cli");
@@ -93,6 +128,7 @@ int main(void) {
     tcase_add_test(tc, test_errors_exit_nonzero);
     tcase_add_test(tc, test_pretrain_loss_falls);
     tcase_add_test(tc, test_bench_json);
+    tcase_add_test(tc, test_bench_json_stdout);
     suite_add_tcase(s, tc);
     return dc_test_run_suite(s) ? 1 : 0;
 }

@@ -1,12 +1,18 @@
-/* cmd_bench.c: `dynacl bench`: ms per DynaCL training step (forward, backward, AdamW) at
- * the paper's shapes, median over many steps, per backend; optional JSON output.
- * `--model NAME` times any registered method instead, through dc_model_loss. */
+/* cmd_bench.c: `dynacl bench`: ms per training step (forward, backward, AdamW) at the paper's
+ * shapes, median over many steps, per backend; optional JSON output and per-op profile.
+ * Without `--model` it times DynaCL's step through dc_dynacl_step; `--model NAME` times any
+ * registered method through dc_model_loss. Not here: the profile's presentation
+ * (bench_profile.c) and the peak loop (fma_peak.c).
+ */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_profile.h"
 #include "dc/dc.h"
+#include "dc/dc_atomic.h"
 #include "dynacl/dc_dynacl.h"
+#include "fma_peak.h"
 #include "tool_common.h"
 #include "train/dc_model.h"
 
@@ -26,167 +32,221 @@ static int cmp_dbl(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int bench_one(dc_backend *be, const shape_def *s, int64_t steps, int64_t warmup, double *median_ms,
-                     double *min_ms) {
-    dc_encoder *enc = dc_encoder_new(be, s->D);
-    dc_rng rng = dc_rng_init(1);
-    dc_adamw *opt = enc && dc_encoder_init(enc, &rng) == DC_OK ? dc_adamw_new(enc->params, dc_adamw_opts_default()) : NULL;
-    dc_ctx *ctx = opt ? dc_ctx_new(be) : NULL, *data = ctx ? dc_ctx_new(be) : NULL;
-    dc_tensor *x = data ? dc_tensor_new(data, DC_F32, 3, (int64_t[]){s->B, s->T, s->D}) : NULL;
-    double *t = malloc((size_t)steps * sizeof *t);
-    int ok = x && t && dc_rng_fill_normal(&rng, x, 0.0, 1.0) == DC_OK;
-    dc_mpxent_opts mo = dc_mpxent_opts_default();
-    for (int64_t i = 0; ok && i < warmup + steps; i++) {
+/* One method on one backend and shape: its state and a step function. */
+typedef struct bench_case {
+    dc_backend *be;
+    dc_ctx *ctx, *data;
+    dc_tensor *x;
+    dc_rng rng;
+    /* DynaCL through dc_dynacl_step (no --model) */
+    dc_encoder *enc;
+    dc_mpxent_opts mo;
+    /* --model: the registry's method; its optimised groups (encoder unless frozen, heads when trained) */
+    dc_model *m;
+    dc_params *grp[2];
+    dc_adamw *opt[2];
+} bench_case;
+
+static void case_close(bench_case *c) {
+    dc_ctx_free(c->data);
+    dc_ctx_free(c->ctx);
+    for (int k = 0; k < 2; k++) dc_adamw_free(c->opt[k]);
+    dc_model_free(c->m);
+    dc_encoder_free(c->enc);
+}
+
+static int case_open(bench_case *c, dc_backend *be, const shape_def *s, const char *model, const char *protocol) {
+    memset(c, 0, sizeof *c);
+    c->be = be;
+    c->rng = dc_rng_init(1);
+    c->mo = dc_mpxent_opts_default();
+    if (model) {
+        dc_model_config cfg = dc_model_config_defaults(model, s->name, protocol);
+        c->m = dc_model_new(&cfg, be, s->D);
+        if (!c->m) return 0;
+        /* as the trainer: a frozen encoder (CoST under authors) is not optimised */
+        c->grp[0] = c->m->encoder_frozen ? NULL : c->m->enc->params;
+        c->grp[1] = c->m->heads && cfg.train_heads ? c->m->heads : NULL;
+    } else {
+        c->enc = dc_encoder_new(be, s->D);
+        if (!c->enc || dc_encoder_init(c->enc, &c->rng) != DC_OK) return 0;
+        c->grp[0] = c->enc->params;
+    }
+    for (int k = 0; k < 2; k++)
+        if (c->grp[k] && !(c->opt[k] = dc_adamw_new(c->grp[k], dc_adamw_opts_default()))) return 0;
+    if (!c->opt[0] && !c->opt[1]) {
+        dc_fail(DC_ERR_ARG, "bench: %s has nothing to train under this protocol", model ? model : "dynacl");
+        return 0;
+    }
+    c->ctx = dc_ctx_new(be);
+    c->data = c->ctx ? dc_ctx_new(be) : NULL;
+    c->x = c->data ? dc_tensor_new(c->data, DC_F32, 3, (int64_t[]){s->B, s->T, s->D}) : NULL;
+    return c->x && dc_rng_fill_normal(&c->rng, c->x, 0.0, 1.0) == DC_OK;
+}
+
+/* One training step: reset the step context, zero grads, loss, backward, AdamW. */
+static dc_status case_step(void *user) {
+    bench_case *c = user;
+    dc_ctx_reset(c->ctx);
+    if (c->enc) return dc_dynacl_step(c->enc, c->opt[0], c->ctx, c->x, &c->mo, NULL);
+    for (int k = 0; k < 2; k++)
+        if (c->grp[k] && dc_params_zero_grad(c->grp[k]) != DC_OK) return dc_last_status();
+    dc_tensor *L = dc_model_loss(c->m, c->ctx, c->x, 1, &c->rng, NULL);
+    if (!L || dc_backward(c->ctx, L) != DC_OK) return dc_last_status();
+    for (int k = 0; k < 2; k++)
+        if (c->opt[k] && dc_adamw_step(c->opt[k]) != DC_OK) return dc_last_status();
+    return DC_OK;
+}
+
+/* Times n steps (each followed by a sync) into t[] (ms); NULL t: untimed. */
+static int run_steps(bench_case *c, int64_t n, double *t) {
+    for (int64_t i = 0; i < n; i++) {
         double t0 = dc_now();
-        dc_ctx_reset(ctx);
-        ok = dc_dynacl_step(enc, opt, ctx, x, &mo, NULL) == DC_OK && dc_backend_sync(be) == DC_OK;
-        if (i >= warmup) t[i - warmup] = (dc_now() - t0) * 1e3;
+        if (case_step(c) != DC_OK || dc_backend_sync(c->be) != DC_OK) return 0;
+        if (t) t[i] = (dc_now() - t0) * 1e3;
     }
-    if (ok) {
-        qsort(t, (size_t)steps, sizeof *t, cmp_dbl);
-        *median_ms = t[steps / 2];
-        *min_ms = t[0];
-    }
-    free(t);
-    dc_ctx_free(data);
-    dc_ctx_free(ctx);
-    dc_adamw_free(opt);
-    dc_encoder_free(enc);
-    return ok;
+    return 1;
 }
 
 /* --graph (backends that capture, i.e. cuda): after the eager warm-up steps,
  * dc_graph_capture_step runs one more step eagerly and captures the next one as a graph.
  * Each timed step is one replay plus a sync (as the eager loop); *pipe_ms is the per-step
  * time of `steps` replays launched back to back with one sync at the end. */
-typedef struct bench_state {
-    dc_encoder *enc;
-    dc_adamw *opt;
-    dc_ctx *ctx;
-    dc_tensor *x;
-    dc_mpxent_opts mo;
-} bench_state;
-
-static dc_status bench_step(void *user) {
-    bench_state *b = user;
-    dc_ctx_reset(b->ctx);
-    return dc_dynacl_step(b->enc, b->opt, b->ctx, b->x, &b->mo, NULL);
-}
-
-static int bench_graph(dc_backend *be, const shape_def *s, int64_t steps, int64_t warmup, double *median_ms,
-                       double *min_ms, double *pipe_ms) {
-    bench_state b = {dc_encoder_new(be, s->D), NULL, NULL, NULL, dc_mpxent_opts_default()};
-    dc_rng rng = dc_rng_init(1);
-    b.opt = b.enc && dc_encoder_init(b.enc, &rng) == DC_OK ? dc_adamw_new(b.enc->params, dc_adamw_opts_default()) : NULL;
-    dc_ctx *data = b.opt ? dc_ctx_new(be) : NULL;
-    b.ctx = data ? dc_ctx_new(be) : NULL;
-    b.x = b.ctx ? dc_tensor_new(data, DC_F32, 3, (int64_t[]){s->B, s->T, s->D}) : NULL;
-    double *t = malloc((size_t)steps * sizeof *t);
-    int ok = b.x && t && dc_rng_fill_normal(&rng, b.x, 0.0, 1.0) == DC_OK;
-    for (int64_t i = 0; ok && i < warmup; i++) ok = bench_step(&b) == DC_OK;
-    dc_graph *g = ok ? dc_graph_capture_step(be, bench_step, &b) : NULL;
-    ok = g != NULL;
+static int time_graph(bench_case *c, int64_t steps, double *t, double *pipe_ms) {
+    dc_graph *g = dc_graph_capture_step(c->be, case_step, c);
+    int ok = g != NULL;
     for (int64_t i = 0; ok && i < steps; i++) {
         double t0 = dc_now();
-        ok = dc_graph_launch(g) == DC_OK && dc_backend_sync(be) == DC_OK;
+        ok = dc_graph_launch(g) == DC_OK && dc_backend_sync(c->be) == DC_OK;
         t[i] = (dc_now() - t0) * 1e3;
     }
     double t0 = dc_now();
     for (int64_t i = 0; ok && i < steps; i++) ok = dc_graph_launch(g) == DC_OK;
-    ok = ok && dc_backend_sync(be) == DC_OK;
+    ok = ok && dc_backend_sync(c->be) == DC_OK;
     *pipe_ms = (dc_now() - t0) * 1e3 / (double)steps;
     if (ok) { /* replays do not advance host-side counters (dc_backend.h): R - 1 more steps */
-        ok = dc_adamw_set_steps(b.opt, dc_adamw_steps(b.opt) + 2 * steps - 1) == DC_OK;
-        b.enc->num_batches_tracked += 2 * steps - 1;
-    }
-    if (ok) {
-        qsort(t, (size_t)steps, sizeof *t, cmp_dbl);
-        *median_ms = t[steps / 2];
-        *min_ms = t[0];
+        ok = dc_adamw_set_steps(c->opt[0], dc_adamw_steps(c->opt[0]) + 2 * steps - 1) == DC_OK;
+        c->enc->num_batches_tracked += 2 * steps - 1;
     }
     dc_graph_free(g);
-    free(t);
-    dc_ctx_free(b.ctx);
-    dc_ctx_free(data);
-    dc_adamw_free(b.opt);
-    dc_encoder_free(b.enc);
     return ok;
 }
 
-/* One training step of a registered method (docs/METHOD.md §5): zero grads, dc_model_loss, backward,
- * AdamW on the encoder (and on the heads when the protocol trains them). */
-static int bench_model(dc_backend *be, const shape_def *s, const char *model, const char *protocol, int64_t steps,
-                       int64_t warmup, double *median_ms, double *min_ms) {
-    dc_model_config cfg = dc_model_config_defaults(model, s->name, protocol);
-    dc_model *m = dc_model_new(&cfg, be, s->D);
-    dc_adamw *opt[2] = {NULL, NULL};
-    /* as the trainer: a frozen encoder (CoST under authors) is not optimised */
-    dc_params *grp[2] = {m && !m->encoder_frozen ? m->enc->params : NULL, m && m->heads && cfg.train_heads ? m->heads : NULL};
-    for (int k = 0; k < 2; k++) opt[k] = grp[k] ? dc_adamw_new(grp[k], dc_adamw_opts_default()) : NULL;
-    dc_ctx *ctx = (opt[0] || opt[1]) ? dc_ctx_new(be) : NULL, *data = ctx ? dc_ctx_new(be) : NULL;
-    dc_tensor *x = data ? dc_tensor_new(data, DC_F32, 3, (int64_t[]){s->B, s->T, s->D}) : NULL;
+/* --profile: `steps` more steps under core's profiler. */
+static int profile_steps(bench_case *c, int64_t steps, bench_profile *bp) {
     double *t = malloc((size_t)steps * sizeof *t);
-    dc_rng rng = dc_rng_init(1);
-    int ok = x && t && (!grp[0] || opt[0]) && (!grp[1] || opt[1]) && dc_rng_fill_normal(&rng, x, 0.0, 1.0) == DC_OK;
-    for (int64_t i = 0; ok && i < warmup + steps; i++) {
-        double t0 = dc_now();
-        dc_ctx_reset(ctx);
-        for (int k = 0; k < 2 && ok; k++) ok = !grp[k] || dc_params_zero_grad(grp[k]) == DC_OK;
-        dc_tensor *L = ok ? dc_model_loss(m, ctx, x, 1, &rng, NULL) : NULL;
-        ok = L && dc_backward(ctx, L) == DC_OK;
-        for (int k = 0; k < 2 && ok; k++) ok = !opt[k] || dc_adamw_step(opt[k]) == DC_OK;
-        ok = ok && dc_backend_sync(be) == DC_OK;
-        if (i >= warmup) t[i - warmup] = (dc_now() - t0) * 1e3;
-    }
-    if (ok) {
-        qsort(t, (size_t)steps, sizeof *t, cmp_dbl);
-        *median_ms = t[steps / 2];
-        *min_ms = t[0];
-    }
+    int ok = t && dc_profile_start(c->be) == DC_OK;
+    ok = ok && run_steps(c, steps, t);
+    ok = dc_profile_stop(c->be) == DC_OK && ok;
+    bp->steps = (int)steps;
+    bp->step_ms = 0;
+    for (int64_t i = 0; ok && i < steps; i++) bp->step_ms += t[i] / (double)steps;
     free(t);
-    dc_ctx_free(data);
-    dc_ctx_free(ctx);
-    for (int k = 0; k < 2; k++) dc_adamw_free(opt[k]);
-    dc_model_free(m);
+    return ok && bench_profile_collect(c->be, bp);
+}
+
+typedef struct bench_opts {
+    const char *model, *protocol;
+    int64_t steps, warmup;
+    int graph, profile;
+} bench_opts;
+
+typedef struct bench_result {
+    double med, mn, pipe;
+    int use_graph, have_profile;
+    bench_profile prof;
+} bench_result;
+
+static int bench_shape(dc_backend *be, const shape_def *s, const bench_opts *o, bench_result *r) {
+    bench_case c;
+    double *t = malloc((size_t)o->steps * sizeof *t);
+    int ok = t && case_open(&c, be, s, o->model, o->protocol);
+    ok = ok && run_steps(&c, o->warmup, NULL);
+    if (ok) ok = r->use_graph ? time_graph(&c, o->steps, t, &r->pipe) : run_steps(&c, o->steps, t);
+    if (ok) {
+        qsort(t, (size_t)o->steps, sizeof *t, cmp_dbl);
+        r->med = t[o->steps / 2];
+        r->mn = t[0];
+    }
+    if (ok && o->profile) ok = r->have_profile = profile_steps(&c, o->steps, &r->prof);
+    free(t);
+    case_close(&c);
     return ok;
+}
+
+static void json_result(FILE *jf, int first, const char *label, const shape_def *s, const bench_opts *o,
+                        const bench_result *r) {
+    fprintf(jf, "%s\n  {\"backend\": \"%s\", \"shape\": \"%s\", \"B\": %lld, \"T\": %lld, \"D\": %lld, "
+            "\"ms_per_step_median\": %.4f, \"ms_per_step_min\": %.4f, \"steps\": %lld, \"s_per_epoch\": %.3f, "
+            "\"graph\": %s, \"ms_per_step_pipelined\": %.4f",
+            first ? "" : ",", label, s->name, (long long)s->B, (long long)s->T, (long long)s->D, r->med, r->mn,
+            (long long)o->steps, r->med * (double)s->steps_per_epoch / 1e3, r->use_graph ? "true" : "false",
+            r->use_graph ? r->pipe : r->med);
+    if (r->have_profile) {
+        fprintf(jf, ", \"profile\": ");
+        bench_profile_json(jf, &r->prof);
+    }
+    fprintf(jf, "}");
 }
 
 int cmd_bench(int argc, char **argv) {
-    const char *backends = "cpu", *shape = "all", *json = NULL, *model = NULL, *protocol = "authors";
-    int64_t steps = 50, warmup = 5;
-    int graph = 0;
+    const char *backends = "cpu", *shape = "all", *json = NULL;
+    bench_opts o = {NULL, "authors", 50, 5, 0, 0};
     const dc_opt opts[] = {
         {"backend", OPT_STR, &backends, "comma-separated backends to time (default cpu)"},
         {"shape", OPT_STR, &shape, "harth | sleepeeg | ecg | all (default all)"},
-        {"steps", OPT_INT, &steps, "timed steps per case (default 50)"},
-        {"warmup", OPT_INT, &warmup, "untimed steps first (default 5)"},
-        {"json", OPT_STR, &json, "also write results as JSON to this file ('-' = stdout)"},
-        {"graph", OPT_FLAG, &graph, "replay each step as a CUDA graph on backends that capture (cuda)"},
-        {"model", OPT_STR, &model, "time this method's step from the registry (dc_model_loss) instead of DynaCL's"},
-        {"protocol", OPT_STR, &protocol, "with --model: authors (default) | corrected"},
+        {"steps", OPT_INT, &o.steps, "timed steps per case (default 50; --profile profiles as many more)"},
+        {"warmup", OPT_INT, &o.warmup, "untimed steps first (default 5)"},
+        {"json", OPT_STR, &json, "also write results as JSON to this file ('-' = stdout: pure JSON, the table "
+                                 "goes to stderr)"},
+        {"graph", OPT_FLAG, &o.graph, "replay each step as a CUDA graph on backends that capture (cuda)"},
+        {"model", OPT_STR, &o.model, "time this method's step from the registry (dc_model_loss) instead of DynaCL's"},
+        {"protocol", OPT_STR, &o.protocol, "with --model: authors (default) | corrected"},
+        {"profile", OPT_FLAG, &o.profile, "then profile as many steps per op (time, share, GFLOP/s, GB/s) "
+                                          "against the host CPU's measured FMA peak"},
         {0},
     };
     int r = dc_opts_parse("bench", "[options]", opts, argc, argv);
     if (r) return r > 0 ? 0 : 2;
-    if (steps < 1 || warmup < 0) {
+    if (o.steps < 1 || o.warmup < 0) {
         fprintf(stderr, "dynacl bench: --steps must be >= 1 and --warmup >= 0\n");
         return 2;
     }
-    FILE *jf = NULL;
+    int known_shape = !strcmp(shape, "all");
+    for (size_t i = 0; i < sizeof k_shapes / sizeof k_shapes[0]; i++) known_shape |= !strcmp(shape, k_shapes[i].name);
+    if (!known_shape) {
+        fprintf(stderr, "dynacl bench: --shape must be harth, sleepeeg, ecg or all (got '%s')\n", shape);
+        return 2;
+    }
+    const int json_stdout = json && !strcmp(json, "-");
+    FILE *tf = json_stdout ? stderr : stdout; /* the human-readable table */
+    FILE *jf = NULL; /* a file gets the JSON in one atomic write at the end */
+    char *jbuf = NULL;
+    size_t jlen = 0;
     if (json) {
-        jf = strcmp(json, "-") ? fopen(json, "w") : stdout;
+        jf = json_stdout ? stdout : open_memstream(&jbuf, &jlen);
         if (!jf) {
             perror("dynacl bench: --json");
             return 1;
         }
-        fprintf(jf, "{\"tool\": \"dynacl bench\", \"version\": \"%s\", \"model\": \"%s\", \"protocol\": \"%s\", \"results\": [",
-                dc_version(), model ? model : "dynacl", model ? protocol : "authors");
+        fprintf(jf, "{\"tool\": \"dynacl bench\", \"version\": \"%s\", \"model\": \"%s\", \"protocol\": \"%s\", ",
+                dc_version(), o.model ? o.model : "dynacl", o.model ? o.protocol : "authors");
+    }
+    double peak = 0;
+    int peak_threads = 0;
+    const char *isa = NULL;
+    if (o.profile) peak = dc_fma_peak_gflops(&peak_threads, &isa);
+    if (jf) {
+        if (o.profile)
+            fprintf(jf, "\"host_fma_peak_gflops\": %.2f, \"host_fma_peak_threads\": %d, \"host_fma_peak_isa\": \"%s\", ",
+                    peak, peak_threads, isa);
+        fprintf(jf, "\"results\": [");
     }
     char list[256];
     snprintf(list, sizeof list, "%s", backends);
     int first = 1, rc = 0;
-    if (model) printf("model: %s, protocol %s\n", model, protocol);
-    printf("%-10s %-9s %-14s %10s %10s %10s\n", "backend", "shape", "B x T x D", "ms/step", "min ms", "s/epoch");
+    if (o.model) fprintf(tf, "model: %s, protocol %s\n", o.model, o.protocol);
+    fprintf(tf, "%-10s %-9s %-14s %10s %10s %10s\n", "backend", "shape", "B x T x D", "ms/step", "min ms", "s/epoch");
     for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         dc_backend *be = dc_backend_new(name);
         if (!be) {
@@ -197,36 +257,46 @@ int cmd_bench(int argc, char **argv) {
         for (size_t i = 0; i < sizeof k_shapes / sizeof k_shapes[0]; i++) {
             const shape_def *s = &k_shapes[i];
             if (strcmp(shape, "all") && strcmp(shape, s->name)) continue;
-            double med = NAN, mn = NAN, pipe = NAN;
-            const int use_graph = graph && !model && dc_backend_can_capture(be);
+            bench_result res = {NAN, NAN, NAN, o.graph && !o.model && dc_backend_can_capture(be), 0, {0}};
+            res.prof.peak_gflops = peak;
+            res.prof.peak_threads = peak_threads;
+            res.prof.peak_isa = isa;
+            res.prof.host_cpu = !strncmp(dc_backend_kind(be), "cpu", 3);
             char label[48];
-            snprintf(label, sizeof label, "%s%s", dc_backend_name(be), use_graph ? "+graph" : "");
-            if (!(model       ? bench_model(be, s, model, protocol, steps, warmup, &med, &mn)
-                  : use_graph ? bench_graph(be, s, steps, warmup, &med, &mn, &pipe)
-                              : bench_one(be, s, steps, warmup, &med, &mn))) {
+            snprintf(label, sizeof label, "%s%s", dc_backend_name(be), res.use_graph ? "+graph" : "");
+            if (!bench_shape(be, s, &o, &res)) {
                 fprintf(stderr, "dynacl bench: %s on %s: %s\n", s->name, dc_backend_name(be), dc_last_error());
+                free(res.prof.rows);
                 rc = 1;
                 continue;
             }
             char dims[32];
             snprintf(dims, sizeof dims, "%lldx%lldx%lld", (long long)s->B, (long long)s->T, (long long)s->D);
-            printf("%-10s %-9s %-14s %10.3f %10.3f %10.2f\n", label, s->name, dims, med, mn,
-                   med * (double)s->steps_per_epoch / 1e3);
-            if (use_graph) printf("%-10s %-9s %-14s %10.3f  (replays back to back, one sync)\n", label, s->name, dims, pipe);
-            if (jf)
-                fprintf(jf, "%s\n  {\"backend\": \"%s\", \"shape\": \"%s\", \"B\": %lld, \"T\": %lld, \"D\": %lld, "
-                        "\"ms_per_step_median\": %.4f, \"ms_per_step_min\": %.4f, \"steps\": %lld, \"s_per_epoch\": %.3f, "
-                        "\"graph\": %s, \"ms_per_step_pipelined\": %.4f}",
-                        first ? "" : ",", label, s->name, (long long)s->B, (long long)s->T,
-                        (long long)s->D, med, mn, (long long)steps, med * (double)s->steps_per_epoch / 1e3,
-                        use_graph ? "true" : "false", use_graph ? pipe : med);
+            fprintf(tf, "%-10s %-9s %-14s %10.3f %10.3f %10.2f\n", label, s->name, dims, res.med, res.mn,
+                    res.med * (double)s->steps_per_epoch / 1e3);
+            if (res.use_graph)
+                fprintf(tf, "%-10s %-9s %-14s %10.3f  (replays back to back, one sync)\n", label, s->name, dims, res.pipe);
+            if (res.have_profile) {
+                char what[96];
+                snprintf(what, sizeof what, "%s %s %s", label, o.model ? o.model : "dynacl", s->name);
+                bench_profile_print(tf, what, &res.prof);
+                fprintf(tf, "\n");
+            }
+            if (jf) json_result(jf, first, label, s, &o, &res);
+            free(res.prof.rows);
             first = 0;
         }
         dc_backend_free(be);
     }
     if (jf) {
         fprintf(jf, "\n]}\n");
-        if (jf != stdout) fclose(jf);
+        if (json_stdout) {
+            fflush(stdout);
+        } else if (fclose(jf) != 0 || dc_atomic_write(json, jbuf, jlen) != DC_OK) {
+            fprintf(stderr, "dynacl bench: --json %s: %s\n", json, dc_last_error());
+            rc = 1;
+        }
+        free(jbuf);
     }
     return rc;
 }

@@ -6,9 +6,11 @@
  *              MP-Xent. The parity suite compares every backend (cpu included) with it.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -129,6 +131,36 @@ static dc_status cpu_download(dc_backend *be, const dc_buffer *src, size_t off, 
     return DC_OK;
 }
 
+/* Profiler timer (dc_profile.h): kernels run synchronously, so a mark is the time now, in
+ * nanoseconds, carried in the pointer itself (a heap cell where pointers are narrower). */
+static dc_status cpu_timer_mark(dc_backend *be, void **mark) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (sizeof(void *) >= sizeof ns) {
+        *mark = (void *)(uintptr_t)ns;
+        return DC_OK;
+    }
+    uint64_t *cell = malloc(sizeof *cell);
+    if (!cell) return dc_fail(DC_ERR_OOM, "cpu timer: out of host memory");
+    *cell = ns;
+    *mark = cell;
+    return DC_OK;
+}
+
+static uint64_t cpu_mark_ns(void *mark) {
+    return sizeof(void *) >= sizeof(uint64_t) ? (uint64_t)(uintptr_t)mark : *(const uint64_t *)mark;
+}
+
+static dc_status cpu_timer_elapsed(dc_backend *be, void *start, void *end, double *ms) {
+    *ms = (double)(cpu_mark_ns(end) - cpu_mark_ns(start)) * 1e-6;
+    return DC_OK;
+}
+
+static void cpu_timer_free(dc_backend *be, void *mark) {
+    if (sizeof(void *) < sizeof(uint64_t)) free(mark);
+}
+
 #define CPU_COMMON_KERNELS                                                                                   \
     [DC_OP_COPY] = cpu_copy, [DC_OP_FILL] = cpu_fill, [DC_OP_ADD] = cpu_binary, [DC_OP_SUB] = cpu_binary,    \
     [DC_OP_MUL] = cpu_binary, [DC_OP_DIV] = cpu_binary, [DC_OP_SCALE] = cpu_scale,                           \
@@ -155,6 +187,9 @@ static const dc_backend_vtbl cpu_vtbl = {
     .upload = cpu_upload,
     .download = cpu_download,
     .supports_f64 = 1,
+    .timer_mark = cpu_timer_mark,
+    .timer_elapsed = cpu_timer_elapsed,
+    .timer_free = cpu_timer_free,
     .kernels = {CPU_COMMON_KERNELS, [DC_OP_MATMUL] = cpu_matmul_fast, [DC_OP_MPXENT] = cpu_mpxent_fast},
 };
 
@@ -170,6 +205,9 @@ static const dc_backend_vtbl cpu_ref_vtbl = {
     .upload = cpu_upload,
     .download = cpu_download,
     .supports_f64 = 1,
+    .timer_mark = cpu_timer_mark,
+    .timer_elapsed = cpu_timer_elapsed,
+    .timer_free = cpu_timer_free,
     .kernels = {CPU_COMMON_KERNELS, [DC_OP_MATMUL] = cpu_matmul_ref, [DC_OP_MPXENT] = cpu_mpxent_ref},
 };
 

@@ -389,6 +389,36 @@ static void cuda_graph_free(dc_backend *be, void *graph) {
     (void)cudaGetLastError();
 }
 
+/* ---------------------------------------------------------------- profiler timer */
+
+/* dc_profile.h: a CUDA event recorded on the backend's stream; two events bracket the
+ * kernels between them, resolved with cudaEventElapsedTime after the end event completes. */
+static dc_status cuda_timer_mark(dc_backend *be, void **mark) {
+    cudaEvent_t ev = NULL;
+    dc_status st = cuda_enter(be);
+    if (st != DC_OK) return st;
+    CUDA_CHECK(be, cudaEventCreate(&ev));
+    cudaError_t e = cudaEventRecord(ev, cuda_st(be)->stream);
+    if (e != cudaSuccess) {
+        (void)cudaEventDestroy(ev);
+        return cuda_fail_rt(be, e, "cudaEventRecord", __FILE__, __LINE__);
+    }
+    *mark = ev;
+    return DC_OK;
+}
+
+static dc_status cuda_timer_elapsed(dc_backend *be, void *start, void *end, double *ms) {
+    float f = 0;
+    CUDA_CHECK(be, cudaEventSynchronize((cudaEvent_t)end));
+    CUDA_CHECK(be, cudaEventElapsedTime(&f, (cudaEvent_t)start, (cudaEvent_t)end));
+    *ms = f;
+    return DC_OK;
+}
+
+static void cuda_timer_free(dc_backend *be, void *mark) {
+    if (mark) (void)cudaEventDestroy((cudaEvent_t)mark);
+}
+
 /* ---------------------------------------------------------------- vtable */
 
 static const dc_backend_vtbl cuda_vtbl = {
@@ -404,6 +434,9 @@ static const dc_backend_vtbl cuda_vtbl = {
     .download = cuda_download,
     .sync = cuda_sync,
     .supports_f64 = 0,
+    .timer_mark = cuda_timer_mark,
+    .timer_elapsed = cuda_timer_elapsed,
+    .timer_free = cuda_timer_free,
     .kernels =
         {
             [DC_OP_COPY] = cuda_op_copy,

@@ -132,6 +132,7 @@ dc_backend *dc_backend_default(void) {
 
 void dc_backend_free(dc_backend *be) {
     if (!be) return;
+    dc_profile_free(be);
     if (be->vt->shutdown) be->vt->shutdown(be);
     free(be);
 }
@@ -220,7 +221,7 @@ dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a) {
         if (a->out[i] && a->out[i]->buf->be != be)
             return dc_fail(DC_ERR_BACKEND, "%s: output %d lives on backend %s, not %s", dc_op_name(a->op), i,
                            a->out[i]->buf->be->name, be->name);
-    st = fn(be, a);
+    st = be->prof ? dc_profile_run(be, fn, a) : fn(be, a);
     if (st != DC_OK && dc_last_status() == DC_OK)
         dc_fail(st, "%s: kernel failed on %s", dc_op_name(a->op), be->name);
     return st;

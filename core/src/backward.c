@@ -284,6 +284,7 @@ dc_status dc_backward(dc_ctx *ctx, dc_tensor *loss) {
     /* intermediate gradients restart from zero */
     for (int64_t i = 0; i < ctx->n_tape; i++) ctx->tape[i]->out->grad = NULL;
     int was = dc_ctx_set_grad_enabled(ctx, 0);
+    dc_phase phase = dc_profile_set_phase(DC_PHASE_BACKWARD);
     dc_status st = DC_OK;
     dc_tensor *seed = dc_tensor_full(ctx, loss->dtype, loss->ndim, loss->shape, 1.0);
     if (!seed) st = dc_last_status();
@@ -297,6 +298,7 @@ dc_status dc_backward(dc_ctx *ctx, dc_tensor *loss) {
         if (st != DC_OK) dc_fail_prefix("backward of %s", dc_op_name(n->op));
     }
     dc_ctx_set_grad_enabled(ctx, was);
+    dc_profile_set_phase(phase);
     return st;
 }
 

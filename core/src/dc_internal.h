@@ -6,6 +6,7 @@
 
 #include "dc/dc.h"
 #include "dc/dc_backend_impl.h"
+#include "dc/dc_profile.h"
 
 #define DC_MAX_NODE_IN 8
 #define DC_MAX_NODE_AUX 3
@@ -69,6 +70,13 @@ void dc_buffer_free(dc_buffer *buf);
 
 /* Run a kernel after checking the slot and dtype support. */
 dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a);
+/* profile.c: run one kernel under the backend's profiler (plain call when it is off); the
+ * phase that following kernels are counted under (returns the previous one; thread-local);
+ * release the profiler (dc_backend_free). op_cost.c: a kernel call's nominal cost. */
+dc_status dc_profile_run(dc_backend *be, dc_kernel_fn fn, const dc_kernel_args *a);
+dc_phase dc_profile_set_phase(dc_phase ph);
+void dc_profile_free(dc_backend *be);
+void dc_op_cost(const dc_kernel_args *a, double *flops, double *bytes);
 /* Fill kernel args conveniently. */
 void dc_args_init(dc_kernel_args *a, dc_op op);
 

@@ -145,7 +145,10 @@ int64_t dc_params_numel(const dc_params *ps) {
 
 dc_status dc_params_zero_grad(dc_params *ps) {
     if (!ps || !ps->flat) return dc_fail(DC_ERR_STATE, "params_zero_grad: group not allocated");
-    return ps->flat_grad ? dc_tensor_fill(ps->flat_grad, 0.0) : DC_OK;
+    dc_phase ph = dc_profile_set_phase(DC_PHASE_UPDATE);
+    dc_status st = ps->flat_grad ? dc_tensor_fill(ps->flat_grad, 0.0) : DC_OK;
+    dc_profile_set_phase(ph);
+    return st;
 }
 
 dc_status dc_params_copy(dc_params *dst, const dc_params *src) {
@@ -230,8 +233,12 @@ dc_status dc_adamw_step(dc_adamw *opt) {
     a.p.f[2] = opt->o.beta2;
     a.p.f[3] = opt->o.eps;
     a.p.f[4] = opt->o.weight_decay;
+    dc_phase ph = dc_profile_set_phase(DC_PHASE_UPDATE);
     dc_status st = dc_dispatch(opt->ps->be, &a);
-    if (st != DC_OK) return st;
+    if (st != DC_OK) {
+        dc_profile_set_phase(ph);
+        return st;
+    }
     /* t_dev += 1 on the device */
     dc_args_init(&a, DC_OP_SCALE);
     a.in[0] = opt->t_dev;
@@ -240,6 +247,7 @@ dc_status dc_adamw_step(dc_adamw *opt) {
     a.p.f[0] = 1.0;
     a.p.f[1] = 1.0;
     st = dc_dispatch(opt->ps->be, &a);
+    dc_profile_set_phase(ph);
     if (st == DC_OK) opt->t++;
     return st;
 }

@@ -14,6 +14,7 @@
 #include "dc_backend.h"
 #include "dc_ops.h"
 #include "dc_optim.h"
+#include "dc_profile.h"
 #include "dc_rng.h"
 #include "dc_status.h"
 #include "dc_tensor.h"

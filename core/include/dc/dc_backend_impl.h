@@ -36,6 +36,7 @@ struct dc_backend {
     void *impl;      /* backend-private state (handles, streams, plan caches) */
     int device;
     char name[64];   /* "cuda:0" */
+    struct dc_profiler *prof; /* core's: the per-op profiler while it runs (dc_profile.h), else NULL */
 };
 
 /* Scalar parameters of one kernel call. Meaning per op: see the table below. */
@@ -138,6 +139,15 @@ typedef struct dc_backend_vtbl {
     dc_status (*capture_end)(dc_backend *be, void **graph);
     dc_status (*graph_launch)(dc_backend *be, void *graph);
     void (*graph_free)(dc_backend *be, void *graph);
+    /* optional, all three or none: kernel timing for the profiler (dc_profile.h). timer_mark
+     * enqueues a timestamp in order with the kernels (a CUDA event, an OpenCL marker; on a
+     * synchronous backend simply the time now) and returns it in *mark; timer_elapsed waits
+     * for `end` if it must and gives the milliseconds between two marks; timer_free releases
+     * one. Core marks before and after each kernel and resolves the pairs when profiling
+     * stops. Without them, core synchronises around each kernel and uses the host clock. */
+    dc_status (*timer_mark)(dc_backend *be, void **mark);
+    dc_status (*timer_elapsed)(dc_backend *be, void *start, void *end, double *ms);
+    void (*timer_free)(dc_backend *be, void *mark);
 } dc_backend_vtbl;
 
 /* Element pointer helper for host-memory backends. */
