@@ -190,7 +190,8 @@ static const dc_backend_vtbl cpu_vtbl = {
     .timer_mark = cpu_timer_mark,
     .timer_elapsed = cpu_timer_elapsed,
     .timer_free = cpu_timer_free,
-    .kernels = {CPU_COMMON_KERNELS, [DC_OP_MATMUL] = cpu_matmul_fast, [DC_OP_MPXENT] = cpu_mpxent_fast},
+    .kernels = {CPU_COMMON_KERNELS, [DC_OP_MATMUL] = cpu_matmul_fast, [DC_OP_MPXENT] = cpu_mpxent_fast,
+                [DC_OP_LINEAR_BN] = cpu_linear_bn, [DC_OP_LINEAR_BN_BACK] = cpu_linear_bn_back, [DC_OP_MARGIN] = cpu_margin},
 };
 
 static const dc_backend_vtbl cpu_ref_vtbl = {

@@ -49,6 +49,8 @@ dc_status cpu_matmul_ref(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_matmul_fast(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_batchnorm(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_batchnorm_back(dc_backend *be, const dc_kernel_args *a);
+dc_status cpu_linear_bn(dc_backend *be, const dc_kernel_args *a);
+dc_status cpu_linear_bn_back(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_l2norm(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_l2norm_back(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_log_softmax(dc_backend *be, const dc_kernel_args *a);
@@ -57,6 +59,7 @@ dc_status cpu_cross_entropy(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_mse(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_mpxent_ref(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_mpxent_fast(dc_backend *be, const dc_kernel_args *a);
+dc_status cpu_margin(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_maxpool1d(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_maxpool1d_back(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_rfft(dc_backend *be, const dc_kernel_args *a);
@@ -68,11 +71,25 @@ dc_status cpu_rng(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_adamw(dc_backend *be, const dc_kernel_args *a);
 
 /* Plain row-major GEMM used by the fast kernels: C(M,N) = alpha*op(A)op(B) + beta*C,
- * lda/ldb/ldc = row strides of the stored matrices. */
+ * lda/ldb/ldc = row strides of the stored matrices. cpu_sgemm (cpu_gemm.c) runs the widest
+ * micro-kernel the CPU has; cpu_gemm_isa names it ("avx512", "avx2", "generic"; DC_CPU_ISA=avx2
+ * or generic picks a narrower one, for tests). It uses scratch slot CPU_SCR_GEMM_B. */
 void cpu_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 void cpu_dgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t lda,
                const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
+
+const char *cpu_gemm_isa(void);
+/* The same on the calling thread only, op(B) = B (row-major K x N, row stride ldb): for
+ * kernels that run GEMMs on tiles inside their own parallel regions. */
+void cpu_sgemm_serial(int ta, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                      const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+
+/* Per-thread scratch memory (cpu_scratch.c): slot's buffer of at least `bytes`, 64-byte
+ * aligned, kept and reused by the calling thread (its contents are not preserved when it
+ * grows); NULL when out of memory. Kernels that call cpu_sgemm must not use its slot. */
+enum { CPU_SCR_GEMM_B = 0, CPU_SCR_K0, CPU_SCR_K1, CPU_SCR_K2, CPU_SCR_K3, CPU_SCRATCH_SLOTS };
+void *cpu_scratch(int slot, size_t bytes);
 
 /* FFT plan cache (in cpu_backend.c). */
 struct cpu_fft_plan;

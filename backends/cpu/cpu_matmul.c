@@ -1,8 +1,9 @@
 /* cpu_matmul.c: MATMUL kernels.
  *   cpu_matmul_ref   triple loop, double accumulation: the reference.
- *   cpu_matmul_fast  packs op(A) and op(B) into row-major panels, then a register-blocked
- *                    loop (4 rows of C at a time, unit-stride inner loop the compiler
- *                    vectorises), parallel over row blocks.
+ *   cpu_matmul_fast  float32: cpu_sgemm (cpu_gemm.c, register-blocked micro-kernels);
+ *                    float64: cpu_dgemm here, which packs op(A) and op(B) into row-major
+ *                    panels, then a register-blocked loop (4 rows of C at a time, unit-stride
+ *                    inner loop the compiler vectorises), parallel over row blocks.
  * Both compute C = alpha * op(A) op(B) + beta * C per batch (beta == 0 ignores C).
  */
 #include <stdlib.h>
@@ -38,8 +39,9 @@ dc_status cpu_matmul_ref(dc_backend *be, const dc_kernel_args *a) {
     return DC_OK;
 }
 
-/* Row-major GEMM core on packed operands: C(M,N) (+)= alpha * A(M,K) B(K,N). */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+/* Row-major GEMM core on packed operands: C(M,N) (+)= alpha * A(M,K) B(K,N). GCC 11 cannot
+ * build this target_clones pair ("no dispatcher found"), so older compilers get one version. */
+#if defined(__GNUC__) && __GNUC__ >= 12 && defined(__x86_64__) && !defined(__clang__)
 #define CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define CPU_CLONES
@@ -83,7 +85,6 @@ dc_status cpu_matmul_ref(dc_backend *be, const dc_kernel_args *a) {
         }                                                                                                    \
     }
 
-GEMM_CORE(gemm_core_f32, float)
 GEMM_CORE(gemm_core_f64, double)
 
 /* Pack op(X) (rows x cols after the op) from storage with row stride ld into dst. */
@@ -96,7 +97,6 @@ GEMM_CORE(gemm_core_f64, double)
                 for (int64_t r = 0; r < rows; r++) dst[r * cols + c] = X[c * ld + r];                        \
         }                                                                                                    \
     }
-PACK(pack_f32, float)
 PACK(pack_f64, double)
 
 #define GEMM_API(NAME, T, PACKF, CORE)                                                                       \
@@ -131,7 +131,6 @@ PACK(pack_f64, double)
                 C[i * ldc + j] = alpha * s + (beta == 0 ? 0 : beta * C[i * ldc + j]);                        \
             }                                                                                                \
     }
-GEMM_API(cpu_sgemm, float, pack_f32, gemm_core_f32)
 GEMM_API(cpu_dgemm, double, pack_f64, gemm_core_f64)
 
 dc_status cpu_matmul_fast(dc_backend *be, const dc_kernel_args *a) {

@@ -1,10 +1,10 @@
-/* cpu_misc.c: RFFT (through the any-length CPU FFT), the Philox RNG fill and AdamW. */
+/* cpu_misc.c: RFFT and IRFFT through the any-length CPU FFT (cpu_fft.c). The RNG fill and AdamW
+ * are in cpu_rng.c. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "cpu_fft.h"
 #include "cpu_kernels.h"
-#include "dc/dc_rng.h"
 
 dc_status cpu_rfft(dc_backend *be, const dc_kernel_args *a) {
     const int64_t n = a->p.i[0], rows = a->p.i[1], nb = n / 2 + 1;
@@ -49,58 +49,4 @@ dc_status cpu_irfft(dc_backend *be, const dc_kernel_args *a) {
     });
     free(buf);
     return st;
-}
-
-dc_status cpu_rng(dc_backend *be, const dc_kernel_args *a) {
-    dc_tensor *t = a->out[0];
-    const int dist = (int)a->p.i[0];
-    const uint64_t seed = (uint64_t)a->p.i[1], ctr = (uint64_t)a->p.i[2];
-    const double f0 = a->p.f[0], f1 = a->p.f[1];
-    const int64_t n = dc_tensor_numel(t);
-    void *p = CPU_PTR(t);
-    for (int64_t b = 0; b * 4 < n; b++) {
-        uint32_t w[4];
-        double v[4];
-        dc_philox4x32(seed, ctr + (uint64_t)b, w);
-        for (int l = 0; l < 4; l++) {
-            if (dist == DC_RNG_UNIFORM) v[l] = f0 + (f1 - f0) * dc_rng_u01(w[l]);
-            else if (dist == DC_RNG_BERNOULLI) v[l] = dc_rng_u01(w[l]) < f0 ? 1.0 : 0.0;
-        }
-        if (dist == DC_RNG_NORMAL)
-            for (int l = 0; l < 4; l += 2) { /* Box-Muller on lanes (0,1) and (2,3) */
-                double r = sqrt(-2.0 * log(dc_rng_u01_open0(w[l]))), th = 2.0 * M_PI * dc_rng_u01(w[l + 1]);
-                v[l] = f0 + f1 * r * cos(th);
-                v[l + 1] = f0 + f1 * r * sin(th);
-            }
-        for (int l = 0; l < 4 && b * 4 + l < n; l++) {
-            int64_t j = b * 4 + l;
-            switch (t->dtype) {
-            case DC_F32: ((float *)p)[j] = (float)v[l]; break;
-            case DC_F64: ((double *)p)[j] = v[l]; break;
-            case DC_U8: ((uint8_t *)p)[j] = (uint8_t)v[l]; break;
-            default: return dc_fail(DC_ERR_DTYPE, "rng: unsupported dtype %s", dc_dtype_name(t->dtype));
-            }
-        }
-    }
-    return DC_OK;
-}
-
-dc_status cpu_adamw(dc_backend *be, const dc_kernel_args *a) {
-    const int64_t n = dc_tensor_numel(a->in[0]);
-    const double lr = a->p.f[0], b1 = a->p.f[1], b2 = a->p.f[2], eps = a->p.f[3], wd = a->p.f[4];
-    CPU_FLOAT_SWITCH(a->in[0]->dtype, {
-        const double t = (double)*(const T *)CPU_PTR(a->in[4]) + 1.0;
-        const double step = lr / (1.0 - pow(b1, t)), sqrt_bc2 = sqrt(1.0 - pow(b2, t));
-        T *p = CPU_PTR(a->in[0]), *m = CPU_PTR(a->in[2]), *v = CPU_PTR(a->in[3]);
-        const T *g = CPU_PTR(a->in[1]);
-        for (int64_t i = 0; i < n; i++) {
-            double pi = (double)p[i] * (1.0 - lr * wd);
-            double mi = b1 * m[i] + (1.0 - b1) * g[i];
-            double vi = b2 * v[i] + (1.0 - b2) * (double)g[i] * g[i];
-            m[i] = (T)mi;
-            v[i] = (T)vi;
-            p[i] = (T)(pi - step * mi / (sqrt(vi) / sqrt_bc2 + eps));
-        }
-    });
-    return DC_OK;
 }

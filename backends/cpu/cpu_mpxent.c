@@ -13,18 +13,18 @@
  * gets w_c = sum of 1/den over anchors whose denominator holds column c, plus corrections
  * sub_j on the sub-diagonal (j+1, j). With S symmetric,
  *   dL/dzh = W zh,  W_rc = (w_r + w_c) E_rc / tau  (+ sub_j E_{j+1,j} / tau at (j+1,j), (j,j+1)),
- * all scaled by 1/#anchors; then the normalisation's backward. Two GEMMs and N^2 exps.
+ * all scaled by 1/#anchors; then the normalisation's backward. Two GEMMs and N^2 exps. That
+ * dense form is the float64 path here; float32 runs the tiled, symmetric form of
+ * cpu_mpxent_tiled.c, which shares the anchor arithmetic below.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu_kernels.h"
+#include "cpu_mpxent.h"
 
-static int is_anchor(int64_t a, int64_t L, int single) {
-    int64_t t = a % L;
-    return single ? (t <= L - 2) : (t >= 1 && t <= L - 2);
-}
+#define is_anchor cpu_mpx_is_anchor
 
 /* ---------------------------------------------------------------- reference */
 
@@ -125,55 +125,51 @@ done:
 
 /* ---------------------------------------------------------------- fast */
 
-/* exp for float, vectorisable (Cephes expf: range reduction by ln 2, degree-6 polynomial;
- * ~1 ulp on the range used here, |x| < 88). */
-static inline float exp_f32(float x) {
-    x = x > 88.0f ? 88.0f : (x < -87.0f ? -87.0f : x);
-    float fx = x * 1.44269504088896341f;
-    int n = (int)(fx + (fx >= 0 ? 0.5f : -0.5f));
-    float nf = (float)n;
-    float r = x - nf * 0.693359375f + nf * 2.12194440e-4f;
-    float r2 = r * r;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r2 + r + 1.0f;
-    union { uint32_t u; float f; } s;
-    s.u = (uint32_t)(n + 127) << 23;
-    return p * s.f;
+double cpu_mpx_anchors(int64_t N, int64_t L, int single, const double *Cc, const double *l, double *w, double *sub) {
+    int64_t A = 0;
+    double total = 0;
+    for (int64_t k = 0; k < N; k++) {
+        w[k] = sub[k] = 0;
+        A += is_anchor(k, L, single);
+    }
+    for (int64_t k = 0; k < N; k++) {
+        if (!is_anchor(k, L, single)) continue;
+        double lp = l[k], num, den;
+        if (single) {
+            num = lp;
+            den = Cc[k] - lp;
+        } else {
+            double lm = l[k - 1];
+            num = lm + lp;
+            den = (Cc[k - 1] - lm) + (Cc[k] - lm - lp);
+        }
+        total += log(den) - log(num);
+        double wd = 1.0 / ((double)A * den), wn = 1.0 / ((double)A * num);
+        w[k] += wd;
+        sub[k] -= wd + wn;
+        if (!single) {
+            w[k - 1] += wd;
+            sub[k - 1] -= 2 * wd + wn;
+        }
+    }
+    return total / (double)A;
 }
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define MPX_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define MPX_CLONES
-#endif
-
-/* E = exp(S / tau) in place with zero diagonal; rowsum[r] = sum_c E_rc (double). */
-MPX_CLONES static void exp_rows_f32(float *S, int64_t N, float inv_tau, double *rowsum) {
-    _Pragma("omp parallel for schedule(static)")
-    for (int64_t r = 0; r < N; r++) {
-        float *row = S + r * N, acc = 0;
-        double s = 0;
-        for (int64_t c0 = 0; c0 < N; c0 += 256) { /* float partial sums over short blocks */
-            int64_t c1 = c0 + 256 < N ? c0 + 256 : N;
-            acc = 0;
-            for (int64_t c = c0; c < c1; c++) {
-                float e = exp_f32(row[c] * inv_tau);
-                row[c] = e;
-                acc += e;
-            }
-            s += acc;
+void cpu_mpx_norm_back_f32(float *dz, const float *zh, const double *nrm, int64_t N, int64_t F, double eps) {
+    for (int64_t i = 0; i < N; i++) {
+        float *g = dz + i * F;
+        const float *hi = zh + i * F;
+        if (nrm[i] > eps) {
+            double dot = 0;
+            for (int64_t f = 0; f < F; f++) dot += (double)hi[f] * g[f];
+            for (int64_t f = 0; f < F; f++) g[f] = (float)((g[f] - hi[f] * dot) / nrm[i]);
+        } else {
+            for (int64_t f = 0; f < F; f++) g[f] = (float)(g[f] / eps);
         }
-        s -= row[r];
-        row[r] = 0;
-        rowsum[r] = s;
     }
 }
 
+/* E = exp(S / tau) in place with zero diagonal; rowsum[r] = sum_c E_rc. */
 static void exp_rows_f64(double *S, int64_t N, double inv_tau, double *rowsum) {
     _Pragma("omp parallel for schedule(static)")
     for (int64_t r = 0; r < N; r++) {
@@ -188,99 +184,59 @@ static void exp_rows_f64(double *S, int64_t N, double inv_tau, double *rowsum) {
 
 dc_status cpu_mpxent_fast(dc_backend *be, const dc_kernel_args *a) {
     const dc_tensor *z = a->in[0];
+    if (z->dtype == DC_F32) return cpu_mpxent_f32(be, a);
     const int64_t N = z->shape[0], F = z->shape[1], L = a->p.i[0];
     const int single = (int)a->p.i[1], want = (int)a->p.i[2] && a->n_out > 1;
     const double tau = a->p.f[0], eps = a->p.f[1];
-    const size_t es = dc_dtype_size(z->dtype);
-    void *zh = malloc((size_t)(N * F) * es), *M = malloc((size_t)(N * N) * es);
+    double *h = malloc((size_t)(N * F) * sizeof *h), *S = malloc((size_t)(N * N) * sizeof *S);
     double *nrm = malloc((size_t)N * sizeof(double)), *Cc = malloc((size_t)N * sizeof(double));
-    double *w = calloc((size_t)N, sizeof(double)), *sub = calloc((size_t)N, sizeof(double));
+    double *w = malloc((size_t)N * sizeof(double)), *sub = malloc((size_t)N * sizeof(double));
     double *lsub = malloc((size_t)N * sizeof(double));
     dc_status st = DC_OK;
-    if (!zh || !M || !nrm || !Cc || !w || !sub || !lsub) {
+    if (!h || !S || !nrm || !Cc || !w || !sub || !lsub) {
         st = dc_fail(DC_ERR_OOM, "mpxent: out of host memory for N = %lld (needs %zu bytes)", (long long)N,
-                     (size_t)(N * N) * es);
+                     (size_t)(N * N) * sizeof *S);
         goto done;
     }
-    CPU_FLOAT_SWITCH(z->dtype, {
-        const T *pz = CPU_PTR(z);
-        T *h = zh, *S = M;
+    const double *pz = CPU_PTR(z);
+    for (int64_t i = 0; i < N; i++) {
+        double s = 0;
+        for (int64_t f = 0; f < F; f++) s += pz[i * F + f] * pz[i * F + f];
+        nrm[i] = sqrt(s);
+        double d = nrm[i] > eps ? nrm[i] : eps;
+        for (int64_t f = 0; f < F; f++) h[i * F + f] = pz[i * F + f] / d;
+    }
+    /* S = zh zh^T, then E in place; S is exactly symmetric so row sums are column sums */
+    cpu_dgemm(0, 1, N, N, F, 1.0, h, F, h, F, 0.0, S, N);
+    exp_rows_f64(S, N, 1.0 / tau, Cc);
+    for (int64_t j = 0; j + 1 < N; j++) lsub[j] = S[(j + 1) * N + j];
+    *(double *)CPU_PTR(a->out[0]) = cpu_mpx_anchors(N, L, single, Cc, lsub, w, sub);
+    if (want) {
+        /* W in place of E, with the sub-diagonal corrections added symmetrically */
+        const double it = 1.0 / tau;
+        _Pragma("omp parallel for schedule(static)")
+        for (int64_t r = 0; r < N; r++)
+            for (int64_t c = 0; c < N; c++) S[r * N + c] = (w[r] + w[c]) * S[r * N + c] * it;
+        for (int64_t j = 0; j + 1 < N; j++) {
+            double add = sub[j] * lsub[j] * it;
+            S[(j + 1) * N + j] += add;
+            S[j * N + j + 1] += add;
+        }
+        /* dzh = W zh into dz, then the normalisation backward in place */
+        double *dz = CPU_PTR(a->out[1]);
+        cpu_dgemm(0, 0, N, F, N, 1.0, S, N, h, F, 0.0, dz, F);
         for (int64_t i = 0; i < N; i++) {
-            double s = 0;
-            for (int64_t f = 0; f < F; f++) s += (double)pz[i * F + f] * pz[i * F + f];
-            nrm[i] = sqrt(s);
-            double d = nrm[i] > eps ? nrm[i] : eps;
-            for (int64_t f = 0; f < F; f++) h[i * F + f] = (T)(pz[i * F + f] / d);
-        }
-        /* S = zh zh^T, then E in place; S is exactly symmetric so row sums are column sums */
-        if (sizeof(T) == 4) {
-            cpu_sgemm(0, 1, N, N, F, 1.0f, (const float *)h, F, (const float *)h, F, 0.0f, (float *)S, N);
-            exp_rows_f32((float *)S, N, (float)(1.0 / tau), Cc);
-        } else {
-            cpu_dgemm(0, 1, N, N, F, 1.0, (const double *)h, F, (const double *)h, F, 0.0, (double *)S, N);
-            exp_rows_f64((double *)S, N, 1.0 / tau, Cc);
-        }
-        /* anchors: loss, column weights w and sub-diagonal corrections */
-        int64_t A = 0;
-        double total = 0;
-        for (int64_t k = 0; k < N; k++) A += is_anchor(k, L, single);
-        for (int64_t k = 0; k < N; k++) {
-            if (!is_anchor(k, L, single)) continue;
-            double lp = S[(k + 1) * N + k], num, den;
-            if (single) {
-                num = lp;
-                den = Cc[k] - lp;
+            double *g = dz + i * F, dot = 0;
+            const double *hi = h + i * F;
+            if (nrm[i] > eps) {
+                for (int64_t f = 0; f < F; f++) dot += hi[f] * g[f];
+                for (int64_t f = 0; f < F; f++) g[f] = (g[f] - hi[f] * dot) / nrm[i];
             } else {
-                double lm = S[k * N + k - 1];
-                num = lm + lp;
-                den = (Cc[k - 1] - lm) + (Cc[k] - lm - lp);
-            }
-            total += log(den) - log(num);
-            double wd = 1.0 / ((double)A * den), wn = 1.0 / ((double)A * num);
-            w[k] += wd;
-            sub[k] -= wd + wn;
-            if (!single) {
-                w[k - 1] += wd;
-                sub[k - 1] -= 2 * wd + wn;
+                for (int64_t f = 0; f < F; f++) g[f] = g[f] / eps;
             }
         }
-        *(T *)CPU_PTR(a->out[0]) = (T)(total / (double)A);
-        if (want) {
-            for (int64_t j = 0; j + 1 < N; j++) lsub[j] = S[(j + 1) * N + j]; /* l_j before W overwrites E */
-            /* W in place of E */
-            const double it = 1.0 / tau;
-            _Pragma("omp parallel for schedule(static)")
-            for (int64_t r = 0; r < N; r++) {
-                T *row = S + r * N;
-                const T wr = (T)w[r];
-                for (int64_t c = 0; c < N; c++) row[c] = (T)((wr + (T)w[c]) * row[c] * (T)it);
-            }
-            /* sub-diagonal corrections, added symmetrically */
-            for (int64_t j = 0; j + 1 < N; j++) {
-                T add = (T)(sub[j] * lsub[j] * it);
-                S[(j + 1) * N + j] += add;
-                S[j * N + j + 1] += add;
-            }
-            T *dz = CPU_PTR(a->out[1]);
-            /* dzh = W zh into dz, then the normalisation backward in place */
-            if (sizeof(T) == 4)
-                cpu_sgemm(0, 0, N, F, N, 1.0f, (const float *)S, N, (const float *)h, F, 0.0f, (float *)dz, F);
-            else
-                cpu_dgemm(0, 0, N, F, N, 1.0, (const double *)S, N, (const double *)h, F, 0.0, (double *)dz, F);
-            for (int64_t i = 0; i < N; i++) {
-                T *g = dz + i * F;
-                const T *hi = h + i * F;
-                if (nrm[i] > eps) {
-                    double dot = 0;
-                    for (int64_t f = 0; f < F; f++) dot += (double)hi[f] * g[f];
-                    for (int64_t f = 0; f < F; f++) g[f] = (T)((g[f] - hi[f] * dot) / nrm[i]);
-                } else {
-                    for (int64_t f = 0; f < F; f++) g[f] = (T)(g[f] / eps);
-                }
-            }
-        }
-    });
+    }
 done:
-    free(zh), free(M), free(nrm), free(Cc), free(w), free(sub), free(lsub);
+    free(h), free(S), free(nrm), free(Cc), free(w), free(sub), free(lsub);
     return st;
 }

@@ -121,6 +121,39 @@ static dc_status bn_backward(dc_ctx *ctx, dc_node *n, dc_tensor *gy) {
     return st;
 }
 
+/* The gradient buffer a kernel may add into for t: t->grad when it is there and contiguous
+ * (zeros first if t has none yet), or a zeroed scratch tensor when t takes no gradient. */
+static dc_tensor *grad_target(dc_ctx *ctx, dc_tensor *t, int *scratch) {
+    *scratch = !(t->flags & DC_NEEDS_GRAD) || (t->grad && !dc_tensor_is_contiguous(t->grad));
+    if (!*scratch && t->grad) return t->grad;
+    dc_tensor *g = dc_tensor_zeros(*scratch ? ctx : (t->ctx ? t->ctx : ctx), t->dtype, t->ndim, t->shape);
+    if (g && !*scratch) t->grad = g;
+    return g;
+}
+
+/* LINEAR_BN: one LINEAR_BN_BACK kernel adds dW, db, dgamma, dbeta into the parameters'
+ * gradients and writes dx when x needs it. */
+static dc_status linear_bn_backward(dc_ctx *ctx, dc_node *n, dc_tensor *gy) {
+    dc_tensor *x = n->in[0];
+    dc_tensor *g[4];
+    int scratch[4];
+    for (int i = 0; i < 4; i++)
+        if (!(g[i] = grad_target(ctx, n->in[i + 1], &scratch[i]))) return dc_last_status();
+    dc_tensor *dx = NULL;
+    if (x->flags & DC_NEEDS_GRAD) {
+        dx = dc_tensor_new(ctx, x->dtype, x->ndim, x->shape);
+        if (!dx) return dc_last_status();
+    }
+    const dc_tensor *in[8] = {gy, x, n->in[1], n->aux[0], n->out, n->in[3], n->aux[1], n->aux[2]};
+    dc_tensor *out[5] = {g[0], g[1], g[2], g[3], dx};
+    dc_status st = dc_run_kernel(ctx, DC_OP_LINEAR_BN_BACK, 8, in, 5, out, &n->p);
+    /* a gradient that had to go to scratch (non-contiguous) is added the ordinary way */
+    for (int i = 0; i < 4 && st == DC_OK; i++)
+        if (scratch[i] && (n->in[i + 1]->flags & DC_NEEDS_GRAD)) st = acc_grad(ctx, n->in[i + 1], g[i], 1);
+    if (st == DC_OK && dx) st = acc_grad(ctx, x, dx, 1);
+    return st;
+}
+
 /* A *_BACK kernel with inputs `in` producing one gradient shaped like `like`. */
 static dc_tensor *back_kernel(dc_ctx *ctx, dc_op op, const dc_tensor *like, int n_in, const dc_tensor *const *in,
                               const dc_op_params *p) {
@@ -226,6 +259,8 @@ static dc_status node_backward(dc_ctx *ctx, dc_node *n) {
     }
     case DC_OP_BATCHNORM:
         return bn_backward(ctx, n, gy);
+    case DC_OP_LINEAR_BN:
+        return linear_bn_backward(ctx, n, gy);
     case DC_OP_L2NORM: {
         const dc_tensor *in[3] = {gy, n->out, n->aux[0]};
         return acc_grad(ctx, a, back_kernel(ctx, DC_OP_L2NORM_BACK, a, 3, in, &n->p), 1);
@@ -237,6 +272,7 @@ static dc_status node_backward(dc_ctx *ctx, dc_node *n) {
     case DC_OP_CROSS_ENTROPY:
     case DC_OP_BCE_LOGITS:
     case DC_OP_MPXENT:
+    case DC_OP_MARGIN:
         return acc_grad(ctx, a, scaled_saved(ctx, n->aux[0], gy), 1);
     case DC_OP_MSE: { /* d/da mean((a-b)^2) = 2 (a - b) / n */
         double k = 2.0 / (double)dc_tensor_numel(a);

@@ -37,6 +37,13 @@ void dc_op_cost(const dc_kernel_args *a, double *flops_out, double *bytes_out) {
         }
         break;
     }
+    case DC_OP_LINEAR_BN: /* x W^T (2 R C K), then as BATCHNORM */
+        f = 2 * ny * (double)x->shape[1] + (a->p.i[0] ? 6 : 3) * ny;
+        break;
+    case DC_OP_LINEAR_BN_BACK: /* as BATCHNORM_BACK, dW += dh^T x, dx = dh W */
+        f = 8 * numel(a->in[0]) + 2 * numel(a->in[0]) * (double)a->in[1]->shape[1] * (a->out[4] ? 2 : 1);
+        bytes += nbytes(a->out[0]) + nbytes(a->out[1]) + nbytes(a->out[2]) + nbytes(a->out[3]); /* read, added to */
+        break;
     case DC_OP_BATCHNORM: /* training: mean, variance (3 per element), normalise + ReLU (3) */
         f = (a->p.i[0] ? 6 : 3) * ny;
         break;
@@ -55,9 +62,10 @@ void dc_op_cost(const dc_kernel_args *a, double *flops_out, double *bytes_out) {
     case DC_OP_MSE:
         f = 3 * nx;
         break;
-    case DC_OP_MPXENT: { /* S = Zh Zh^T, exp per entry, sums; gradient: W, W Zh */
+    case DC_OP_MPXENT: case DC_OP_MARGIN: { /* S = Zh Zh^T, exp per entry, sums; gradient: W, W Zh */
         const double N = (double)x->shape[0], F = (double)x->shape[1];
         f = 2 * N * N * F + 2 * N * N + 3 * N * F;
+        if (a->op == DC_OP_MARGIN) f += 8 * N * N;   /* the modified scores and their exps */
         if (a->n_out > 1 && a->out[1]) f += 2 * N * N * F + 3 * N * N + 4 * N * F;
         break;
     }

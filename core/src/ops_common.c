@@ -111,6 +111,21 @@ int dc_broadcast_shape(dc_op op, const dc_tensor *a, const dc_tensor *b, int64_t
     return nd;
 }
 
+int dc_check_channel_vec(dc_op op, const dc_tensor *v, const dc_tensor *x, const char *name, int64_t C) {
+    if (!v) {
+        if (dc_last_status() == DC_OK) dc_fail(DC_ERR_ARG, "%s: %s is NULL", dc_op_name(op), name);
+        return 0;
+    }
+    if (v->ndim != 1 || v->shape[0] != C || v->dtype != x->dtype || !dc_tensor_is_contiguous(v)) {
+        char s1[160], s2[160];
+        dc_fail(DC_ERR_SHAPE, "%s: %s must be a contiguous (%lld) %s vector, got %s (x is %s)", dc_op_name(op),
+                name, (long long)C, dc_dtype_name(x->dtype), dc_tensor_describe(v, s1, sizeof s1),
+                dc_tensor_describe(x, s2, sizeof s2));
+        return 0;
+    }
+    return 1;
+}
+
 dc_tensor *dc_sum_to_shape(dc_ctx *ctx, dc_tensor *g, const dc_tensor *t) {
     if (!g) return NULL;
     if (dc_tensor_same_shape(g, t)) return g;

@@ -25,6 +25,9 @@ int dc_check_ctx(dc_ctx *ctx, dc_op op);
 int dc_check_float(dc_op op, const dc_tensor *t);
 int dc_check_same_dtype(dc_op op, const dc_tensor *a, const dc_tensor *b);
 
+/* v is a contiguous (C) vector of x's dtype (a BatchNorm parameter); else an error naming `name`. */
+int dc_check_channel_vec(dc_op op, const dc_tensor *v, const dc_tensor *x, const char *name, int64_t C);
+
 /* Numpy broadcast of two shapes into out (ndim returned, -1 + error when incompatible). */
 int dc_broadcast_shape(dc_op op, const dc_tensor *a, const dc_tensor *b, int64_t *out);
 

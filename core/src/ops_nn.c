@@ -18,21 +18,6 @@ dc_bn_opts dc_bn_opts_default(void) {
     return o;
 }
 
-static int check_channel_vec(dc_op op, const dc_tensor *v, const dc_tensor *x, const char *name, int64_t C) {
-    if (!v) {
-        if (dc_last_status() == DC_OK) dc_fail(DC_ERR_ARG, "%s: %s is NULL", dc_op_name(op), name);
-        return 0;
-    }
-    if (v->ndim != 1 || v->shape[0] != C || v->dtype != x->dtype || !dc_tensor_is_contiguous(v)) {
-        char s1[160], s2[160];
-        dc_fail(DC_ERR_SHAPE, "%s: %s must be a contiguous (%lld) %s vector, got %s (x is %s)", dc_op_name(op),
-                name, (long long)C, dc_dtype_name(x->dtype), dc_tensor_describe(v, s1, sizeof s1),
-                dc_tensor_describe(x, s2, sizeof s2));
-        return 0;
-    }
-    return 1;
-}
-
 dc_tensor *dc_batchnorm(dc_ctx *ctx, dc_tensor *x, dc_tensor *gamma, dc_tensor *beta, dc_tensor *run_mean,
                         dc_tensor *run_var, const dc_bn_opts *opts) {
     const dc_op op = DC_OP_BATCHNORM;
@@ -41,8 +26,8 @@ dc_tensor *dc_batchnorm(dc_ctx *ctx, dc_tensor *x, dc_tensor *gamma, dc_tensor *
     if (x->ndim < 2) return dc_fail_op1(DC_ERR_SHAPE, op, "needs (rows, channels), got", x);
     dc_bn_opts o = opts ? *opts : dc_bn_opts_default();
     int64_t C = x->shape[x->ndim - 1], R = rows_of(x);
-    if (!check_channel_vec(op, gamma, x, "gamma", C) || !check_channel_vec(op, beta, x, "beta", C) ||
-        !check_channel_vec(op, run_mean, x, "running_mean", C) || !check_channel_vec(op, run_var, x, "running_var", C))
+    if (!dc_check_channel_vec(op, gamma, x, "gamma", C) || !dc_check_channel_vec(op, beta, x, "beta", C) ||
+        !dc_check_channel_vec(op, run_mean, x, "running_mean", C) || !dc_check_channel_vec(op, run_var, x, "running_var", C))
         return NULL;
     if (o.training && R < 2)
         return dc_fail_op1(DC_ERR_SHAPE, op, "training mode needs more than 1 value per channel, got", x);

@@ -15,10 +15,7 @@
 /* The model-table entries (models/train/model_registry.c). */
 extern const dc_model_vtbl dc_dynacl_vtbl, dc_dynacl_m_vtbl, dc_mpxent_mse_vtbl, dc_mpxent_margin_vtbl;
 
-/* Margin contrastive loss (docs/METHOD.md §4.4, LS_MARGIN_LOSS): z (N, F), Y (N) pseudo-labels indexed by
- * column. Anchors as in MP-Xent (seq_len 0 = whole batch). gamma 0.05 in the authors' code. */
-dc_tensor *dc_margin_loss(dc_ctx *ctx, dc_tensor *z, dc_tensor *Y, double tau, double margin, double gamma,
-                          int64_t seq_len);
+/* The margin contrastive loss is core's dc_margin_loss (dc_ops.h). */
 /* x with each element set to 0 with probability p (independent Bernoulli, docs/METHOD.md §4.1). */
 dc_tensor *dc_feature_mask(dc_ctx *ctx, dc_tensor *x, double p, dc_rng *rng);
 /* X (N, D) through a fresh Linear(D, F): weight and bias U(-1/sqrt(D), 1/sqrt(D)). No gradient. */

@@ -92,10 +92,8 @@ dc_tensor *dc_encoder_forward(dc_encoder *e, dc_ctx *ctx, dc_tensor *x, int trai
     dc_bn_opts bn = dc_bn_opts_default();
     bn.training = training;
     bn.fuse_relu = 1;
-    for (int l = 0; l < DC_ENCODER_LAYERS; l++) {
-        h = dc_add(ctx, dc_matmul(ctx, h, e->w[l], 0, 1), e->b[l]);
-        h = dc_batchnorm(ctx, h, e->gamma[l], e->beta[l], e->run_mean[l], e->run_var[l], &bn);
-    }
+    for (int l = 0; l < DC_ENCODER_LAYERS; l++) /* conv 1x1 + bias, BatchNorm, ReLU: one fused op */
+        h = dc_linear_bn(ctx, h, e->w[l], e->b[l], e->gamma[l], e->beta[l], e->run_mean[l], e->run_var[l], &bn);
     if (!h) return NULL;
     if (training) e->num_batches_tracked++;
     if (x->ndim == 3) return dc_reshape(ctx, h, 3, (int64_t[]){x->shape[0], x->shape[1], DC_ENCODER_OUT});

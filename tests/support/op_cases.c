@@ -55,6 +55,27 @@ static dc_tensor *bn_common(dc_ctx *x, dc_tensor *const *i, int training, int re
 static dc_tensor *b_bn_train(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return bn_common(x, i, 1, 0); }
 static dc_tensor *b_bn_train_relu(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return bn_common(x, i, 1, 1); }
 static dc_tensor *b_bn_eval(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return bn_common(x, i, 0, 0); }
+static dc_tensor *lbn_common(dc_ctx *x, dc_tensor *const *i, int training, int relu) {
+    int64_t C = i[1]->shape[0];
+    dc_tensor *rm = dc_tensor_zeros(x, i[0]->dtype, 1, &C);
+    dc_tensor *rv = dc_tensor_full(x, i[0]->dtype, 1, &C, 1.3);
+    dc_bn_opts o = dc_bn_opts_default();
+    o.training = training;
+    o.fuse_relu = relu;
+    return dc_linear_bn(x, i[0], i[1], i[2], i[3], i[4], rm, rv, &o);
+}
+static dc_tensor *b_lbn_train(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return lbn_common(x, i, 1, 0); }
+static dc_tensor *b_lbn_train_relu(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return lbn_common(x, i, 1, 1); }
+static dc_tensor *b_lbn_eval_relu(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return lbn_common(x, i, 0, 1); }
+static dc_tensor *b_margin(dc_ctx *x, dc_tensor *const *i, const op_case *c) {
+    /* non-negative rows as after the encoder's ReLU; margin 5, gamma 0.05 (docs/METHOD.md §4.4) */
+    return dc_margin_loss(x, dc_relu(x, i[0]), i[1], 0.5, 5.0, 0.05, c->iparam);
+}
+static dc_tensor *b_margin_y1(dc_ctx *x, dc_tensor *const *i, const op_case *c) {
+    /* Y = 1 everywhere, the authors' pseudo-labels */
+    dc_tensor *Y = dc_tensor_full(x, i[0]->dtype, 1, i[0]->shape, 1.0);
+    return dc_margin_loss(x, dc_relu(x, i[0]), Y, 0.5, 5.0, 0.05, c->iparam);
+}
 static dc_tensor *b_l2norm(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return dc_l2norm(x, i[0], 1e-12); }
 static dc_tensor *b_logsm(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return dc_log_softmax(x, dc_scale(x, i[0], 2.0)); }
 static dc_tensor *b_ce(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return dc_cross_entropy(x, dc_scale(x, i[0], 2.0), i[1]); }
@@ -126,6 +147,26 @@ const op_case dc_op_cases[] = {
     {"log_softmax", DC_OP_LOG_SOFTMAX, 1, {2}, {SH(13, 9)}, {F}, 1, b_logsm},
     {"cross_entropy", DC_OP_CROSS_ENTROPY, 2, {2, 1}, {SH(17, 6), SH(17)}, {F, IN_LABEL}, 1, b_ce, 6},
     {"mse", DC_OP_MSE, 2, {2, 2}, {SH(9, 11), SH(9, 11)}, {F, F}, 3, b_mse},
+    /* In training mode the bias's gradient is 0 up to rounding (BatchNorm subtracts the batch
+     * mean), so only the eval-mode case checks it (mask 31); the others check x, W, gamma, beta. */
+    {"linear_bn_train", DC_OP_LINEAR_BN, 5, {2, 2, 1, 1, 1}, {SH(37, 9), SH(6, 9), SH(6), SH(6), SH(6)},
+     {F, F, F, IN_ONES_ISH, F}, 27, b_lbn_train},
+    {"linear_bn_train_relu", DC_OP_LINEAR_BN, 5, {2, 2, 1, 1, 1}, {SH(40, 13), SH(7, 13), SH(7), SH(7), SH(7)},
+     {F, F, F, IN_ONES_ISH, F}, 27, b_lbn_train_relu},
+    {"linear_bn_no_dx", DC_OP_LINEAR_BN, 5, {2, 2, 1, 1, 1}, {SH(21, 5), SH(4, 5), SH(4), SH(4), SH(4)},
+     {F, F, F, IN_ONES_ISH, F}, 26, b_lbn_train_relu},
+    {"linear_bn_eval_relu", DC_OP_LINEAR_BN, 5, {2, 2, 1, 1, 1}, {SH(11, 5), SH(4, 5), SH(4), SH(4), SH(4)},
+     {F, F, F, IN_ONES_ISH, F}, 31, b_lbn_eval_relu},
+    /* three row chunks, channels not a multiple of the vector width */
+    {"linear_bn_large", DC_OP_LINEAR_BN, 5, {2, 2, 1, 1, 1}, {SH(130, 20), SH(37, 20), SH(37), SH(37), SH(37)},
+     {F, F, F, IN_ONES_ISH, F}, 27, b_lbn_train_relu, 0, 1e-5, 1e-4},
+    {"margin_y1", DC_OP_MARGIN, 1, {2}, {SH(13, 5)}, {F}, 1, b_margin_y1, 0},
+    {"margin_labels", DC_OP_MARGIN, 2, {2, 1}, {SH(14, 6), SH(14)}, {F, IN_PROB}, 1, b_margin, 0},
+    {"margin_within_seq", DC_OP_MARGIN, 2, {2, 1}, {SH(15, 4), SH(15)}, {F, IN_PROB}, 1, b_margin, 5},
+    /* two tile blocks of the cpu kernel (96 + 14 and 96 + 34 rows), sequences of 22; few features keep
+     * the finite differences quick (tests/test_cpu_fused.c runs the training sizes) */
+    {"margin_large", DC_OP_MARGIN, 2, {2, 1}, {SH(110, 3), SH(110)}, {A, IN_PROB}, 1, b_margin, 22, 1e-5, 1e-4},
+    {"margin_large_y1", DC_OP_MARGIN, 1, {2}, {SH(130, 3)}, {A}, 1, b_margin_y1, 0, 1e-5, 1e-4},
     {"mpxent_authors", DC_OP_MPXENT, 1, {2}, {SH(13, 5)}, {F}, 1, b_mpx, 0},
     {"mpxent_within_seq", DC_OP_MPXENT, 1, {2}, {SH(15, 4)}, {F}, 1, b_mpx, 5},
     {"mpxent_single", DC_OP_MPXENT, 1, {2}, {SH(11, 6)}, {F}, 1, b_mpx_single, 0},

@@ -8,7 +8,7 @@
 
 #include "dc/dc.h"
 
-#define OPC_MAX_IN 4
+#define OPC_MAX_IN 5
 
 typedef enum {
     IN_UNIFORM = 0, /* U(-1, 1) */

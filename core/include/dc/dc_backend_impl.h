@@ -19,8 +19,8 @@ extern "C" {
 #endif
 
 #define DC_BACKEND_ABI 1
-#define DC_MAX_KERNEL_IN 6
-#define DC_MAX_KERNEL_OUT 3
+#define DC_MAX_KERNEL_IN 8
+#define DC_MAX_KERNEL_OUT 5
 
 /* A block of backend memory. ptr is whatever the backend uses (host pointer, device
  * pointer, cl_mem). Tensors address it with a byte offset. */
@@ -80,6 +80,15 @@ typedef dc_status (*dc_kernel_fn)(dc_backend *be, const dc_kernel_args *a);
  *              updated IN PLACE with unbiased var R/(R-1). Eval: running statistics.
  *  BATCHNORM_BACK in0 gy, in1 x, in2 y, in3 gamma, in4 mean, in5 istd; i0 training, i1 relu
  *              -> out0 dx (R, C), out1 dgamma (C), out2 dbeta (C)   (all overwritten)
+ *  LINEAR_BN   optional (NULL: the builder composes MATMUL, ADD and BATCHNORM). in0 x (R, K),
+ *              in1 W (C, K), in2 b, in3 gamma, in4 beta, in5 run_mean, in6 run_var (C); i0 training,
+ *              i1 relu; f0 momentum, f1 eps. out0 y (R, C) = BATCHNORM(h) with h = x W^T + b,
+ *              out1 h (R, C), out2 mean (C), out3 istd (C), all as BATCHNORM of h (running
+ *              statistics updated in place in training).
+ *  LINEAR_BN_BACK in0 gy, in1 x, in2 W, in3 h, in4 y, in5 gamma, in6 mean, in7 istd; i0 training,
+ *              i1 relu. With dh = BATCHNORM_BACK's dx for (gy, h, y): ADDS dh^T x to out0 dW (C, K),
+ *              sum_r dh to out1 db, dgamma to out2, dbeta to out3 (all (C)); writes out4
+ *              dx = dh W (R, K), or skips it when out4 is NULL
  *  L2NORM      in0 x (R, F); f0 eps -> out0 y, out1 norms (R) (unclamped ||x||)
  *  L2NORM_BACK in0 gy, in1 y, in2 norms; f0 eps -> out0 dx
  *  LOG_SOFTMAX in0 (R, C) -> out0 (R, C)
@@ -95,6 +104,10 @@ typedef dc_status (*dc_kernel_fn)(dc_backend *be, const dc_kernel_args *a);
  *  MPXENT      in0 z (N, F); f0 tau, f1 eps (1e-12); i0 seq_len (divides N),
  *              i1 single_positive, i2 want_grad -> out0 loss (scalar), out1 dL/dz (N, F)
  *              when i2, else NULL (docs/METHOD.md §3; the fused forward+backward)
+ *  MARGIN      optional (NULL: the builder composes it from generic ops). in0 z (N, F), in1 Y (N)
+ *              (no gradient); f0 tau, f1 margin, f2 gamma, f3 eps (1e-12); i0 seq_len (divides N),
+ *              i2 want_grad -> out0 loss (scalar), out1 dL/dz (N, F) when i2, else NULL
+ *              (docs/METHOD.md §4.4, with the anchors of MPXENT's multi-positive rule)
  *  MAXPOOL1D   in0 x (B, T, C); i0 kernel, i1 stride -> out0 y (B, To, C), out1 argmax i32
  *              (index into T; first maximum wins)
  *  MAXPOOL1D_BACK in0 gy (B, To, C), in1 argmax i32 (B, To, C); i0 kernel, i1 stride (as the

@@ -81,6 +81,12 @@ dc_bn_opts dc_bn_opts_default(void);  /* training, no relu, 0.1, 1e-5 */
  * (unbiased variance R/(R-1), as PyTorch). */
 dc_tensor *dc_batchnorm(dc_ctx *ctx, dc_tensor *x, dc_tensor *gamma, dc_tensor *beta,
                         dc_tensor *run_mean, dc_tensor *run_var, const dc_bn_opts *opts);
+/* A 1x1 convolution + BatchNorm (+ ReLU) layer on rows, the encoder's block (docs/METHOD.md §2):
+ * y = relu?(batchnorm(x W^T + b)) with x (R, K), W (C, K) and b, gamma, beta, run_mean, run_var
+ * (C), opts as dc_batchnorm. One fused kernel where the backend has one (LINEAR_BN), else
+ * dc_matmul, dc_add and dc_batchnorm; the two agree to float rounding. */
+dc_tensor *dc_linear_bn(dc_ctx *ctx, dc_tensor *x, dc_tensor *W, dc_tensor *b, dc_tensor *gamma, dc_tensor *beta,
+                        dc_tensor *run_mean, dc_tensor *run_var, const dc_bn_opts *opts);
 /* Rows of x (..., F): y = x / max(||x||_2, eps). */
 dc_tensor *dc_l2norm(dc_ctx *ctx, dc_tensor *x, double eps);
 
@@ -102,6 +108,14 @@ typedef struct dc_mpxent_opts {
 } dc_mpxent_opts;
 dc_mpxent_opts dc_mpxent_opts_default(void);  /* tau 0.5, seq_len 0, multi-positive */
 dc_tensor *dc_mpxent(dc_ctx *ctx, dc_tensor *z, const dc_mpxent_opts *opts);
+
+/* DynaCL-M's margin contrastive loss (docs/METHOD.md §4.4, the authors' LS_MARGIN_LOSS): z (N, F),
+ * Y (N) pseudo-labels indexed by column (a constant: no gradient). Anchors as in MP-Xent
+ * (seq_len 0 = whole batch). gamma is 0.05 in the authors' code. One fused kernel where the
+ * backend has one (MARGIN: it never forms the N x N matrices), else composed from generic ops
+ * on them. */
+dc_tensor *dc_margin_loss(dc_ctx *ctx, dc_tensor *z, dc_tensor *Y, double tau, double margin, double gamma,
+                          int64_t seq_len);
 
 /* ---- indexing: out[b, j, :] = x[b, idx[b', j], :] with b' = b (idx (B, To)) or 0 (idx (1, To));
  * an index outside [0, T) gives a zero row (causal padding for free). x (B, T, C). ---- */

@@ -1,0 +1,325 @@
+/* cpu_margin.c: the MARGIN kernel of the `cpu` backend, DynaCL-M's margin contrastive loss
+ * (docs/METHOD.md §4.4) and its gradient in one call, without the N x N matrices that the
+ * composition from generic ops builds (e = exp(S/tau), the hinge, the modified scores x, ...).
+ *
+ * Notation: zh = rows of z over max(||z||, 1e-12), S = zh zh^T, k = gamma / (2 tau),
+ * h_rc = max(0, Mg - S_rc), x_rc = exp(k (Y_c h_rc^2 - (1 - Y_c) S_rc^2)),
+ * Cx_c = sum_r x_rc - x_cc (the diagonal is subtracted, as the authors do, so an overflowed
+ * column gives inf - inf = NaN), l_j = exp(S_{j+1,j} / tau); anchors a (1..N-2, those at
+ * positions 1..L-2 of their block of L rows): num_a = l_{a-1} + l_a,
+ * den_a = Cx_{a-1} + Cx_a - l_{a-1}, L = mean_a (log den_a - log num_a).
+ * Gradient: w_c = sum of 1/(A den_a) over the anchors whose den holds Cx_c; then off the
+ * diagonal G_rc = dL/dS_rc through x = -2 k w_c x_rc (Y_c h_rc + (1 - Y_c) S_rc), and
+ * dL/dzh = (G + G^T) zh plus the l_j terms on the sub-diagonal; then the normalisation's
+ * backward. S is symmetric, so one pass over the upper tiles (cpu_pairs.h) gives every x_rc
+ * and x_cr; the stored S tiles become H = G + G^T in the second pass.
+ *
+ * float32: tiled; pass 1 keeps x_rc beside S, so pass 2 needs no exp when Y is constant (the
+ * authors' pseudo-labels) and one per entry otherwise; the tile loops are GCC vector extensions
+ * built for AVX-512, AVX2 and plain C. Sums of x run in float within a tile: a column of x
+ * beyond about 3e36 (a margin above about 40 at gamma 0.05) overflows there, where the
+ * composition's double sums would not. float64 (finite-difference
+ * checks): the same formulas on dense N x N arrays. Not here: the loss's composition from
+ * generic ops (core/src/ops_fused.c), which backends without this kernel run.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_kernels.h"
+#include "cpu_mpxent.h"
+#include "cpu_pairs.h"
+#include "cpu_simd.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* the 64-byte vector helpers below are always inlined: no vector crosses a call, so GCC's note
+ * that passing one without AVX-512 would change the ABI does not apply */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+/* anchors' loss, w (N) and the l_j coefficients dl (N-1) from Cx and l, all double */
+static double margin_anchors(int64_t N, int64_t L, const double *Cx, const double *l, double *w, double *dl) {
+    int64_t A = 0;
+    double total = 0;
+    for (int64_t a = 1; a + 1 < N; a++) A += cpu_mpx_is_anchor(a, L, 0);
+    for (int64_t i = 0; i < N; i++) w[i] = dl[i] = 0;
+    for (int64_t a = 1; a + 1 < N; a++) {
+        if (!cpu_mpx_is_anchor(a, L, 0)) continue;
+        double num = l[a - 1] + l[a], den = Cx[a - 1] + Cx[a] - l[a - 1];
+        total += log(den) - log(num);
+        double id = 1.0 / ((double)A * den), in = 1.0 / ((double)A * num);
+        w[a - 1] += id;
+        w[a] += id;
+        dl[a - 1] -= id + in;
+        dl[a] -= in;
+    }
+    return total / (double)A;
+}
+
+/* ---------------------------------------------------------------- float32 tiles */
+
+typedef float vf __attribute__((vector_size(64)));   /* 16 lanes */
+typedef int32_t vi __attribute__((vector_size(64)));
+typedef double vd __attribute__((vector_size(64))); /* 8 lanes */
+#define VL 16
+#define VIN static inline __attribute__((always_inline))
+
+VIN vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+VIN vf vset(float v) { return (vf){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v}; }
+
+/* exp as cpu_expf, but inf above 88.376 (so an overflowing score gives inf, as expf does) */
+VIN vf vexp(vf x) {
+    const vi big = x > vset(88.3762626647949f);
+    x = vsel(x < vset(-87.0f), vset(-87.0f), vsel(big, vset(0.0f), x));
+    vf fx = x * vset(1.44269504088896341f);
+    vi n = __builtin_convertvector(fx + vsel(fx >= vset(0.0f), vset(0.5f), vset(-0.5f)), vi);
+    vf nf = __builtin_convertvector(n, vf);
+    vf r = x - nf * vset(0.693359375f) + nf * vset(2.12194440e-4f);
+    vf p = vset(1.9875691500e-4f);
+    p = p * r + vset(1.3981999507e-3f);
+    p = p * r + vset(8.3334519073e-3f);
+    p = p * r + vset(4.1665795894e-2f);
+    p = p * r + vset(1.6666665459e-1f);
+    p = p * r + vset(5.0000001201e-1f);
+    p = p * (r * r) + r + vset(1.0f);
+    vf e = p * (vf)((n + 127) << 23);
+    return vsel(big, vset(INFINITY), e);
+}
+
+VIN void vd_halves(vf v, vd *lo, vd *hi) {
+    float t[VL];
+    memcpy(t, &v, sizeof t);
+    *lo = (vd){t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]};
+    *hi = (vd){t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15]};
+}
+VIN double vd_sum(vd v) { return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])); }
+
+VIN vf lane_ok(int c0, int cn) { /* all-ones bits in lanes c0 + i < cn, as a mask */
+    vi idx = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    return (vf)(idx < (vi){0} + (cn - c0));
+}
+
+/* pass 1 on one tile: X = x_rc (Y of column c) stored for pass 2; colJ[c] = sum over the tile's
+ * rows of x_rc and, off the diagonal, colI[r] = sum over its columns of x_cr (Y of row r). Sums
+ * run in float inside the tile (at most CPU_TB terms) and in double across tiles. Y is padded
+ * to whole blocks. */
+VIN void tile_sums_body(const float *S, float *X, int rn, int cn, const float *Yr, const float *Yc, float Mg,
+                        float k, int diag, int ysym, double *colJ, double *colI) {
+    vf cj[CPU_TB / VL];
+    for (int i = 0; i < CPU_TB / VL; i++) cj[i] = vset(0.0f);
+    for (int r = 0; r < rn; r++) {
+        const float *s = S + (int64_t)r * CPU_TB;
+        float *x = X + (int64_t)r * CPU_TB;
+        const vf yr = vset(Yr[r]);
+        vf ai = vset(0.0f);
+        for (int c0 = 0; c0 < cn; c0 += VL) {
+            vf sv, yc;
+            memcpy(&sv, s + c0, sizeof sv);
+            memcpy(&yc, Yc + c0, sizeof yc);
+            const vi ok = (vi)lane_ok(c0, cn);
+            vf hv = Mg - sv;
+            hv = vsel(hv > vset(0.0f), hv, vset(0.0f));
+            const vf h2 = hv * hv, s2 = sv * sv;
+            const vf xc = (vf)((vi)vexp(k * (yc * (h2 + s2) - s2)) & ok);
+            memcpy(x + c0, &xc, sizeof xc);
+            cj[c0 / VL] += xc;
+            if (!diag) ai += ysym ? xc : (vf)((vi)vexp(k * (yr * (h2 + s2) - s2)) & ok);
+        }
+        if (!diag) {
+            double t = 0;
+            for (int i = 0; i < VL; i++) t += ai[i];
+            colI[r] = t;
+        }
+    }
+    for (int c = 0; c < cn; c++) colJ[c] = cj[c / VL][c % VL];
+}
+
+/* pass 2 on one tile: S becomes H_rc = G_rc + G_cr (zero on the diagonal of a diagonal tile),
+ * with x_rc from pass 1 and x_cr recomputed unless Y is constant (then x_cr = x_rc) */
+VIN void tile_grad_body(float *S, const float *X, int rn, int cn, const float *Yr, const float *Yc, const float *wr,
+                        const float *wc, float Mg, float k, int diag, int ysym) {
+    const vf m2k = vset(-2.0f * k);
+    for (int r = 0; r < rn; r++) {
+        float *s = S + (int64_t)r * CPU_TB;
+        const float *x = X + (int64_t)r * CPU_TB;
+        const vf yr = vset(Yr[r]), wrv = vset(wr[r]);
+        for (int c0 = 0; c0 < cn; c0 += VL) {
+            vf sv, yc, wcv, xc;
+            memcpy(&sv, s + c0, sizeof sv);
+            memcpy(&yc, Yc + c0, sizeof yc);
+            memcpy(&wcv, wc + c0, sizeof wcv);
+            memcpy(&xc, x + c0, sizeof xc);
+            vf hv = Mg - sv;
+            hv = vsel(hv > vset(0.0f), hv, vset(0.0f));
+            vf g;
+            if (ysym) {
+                g = (wcv + wrv) * xc * m2k * (yc * (hv - sv) + sv);
+            } else {
+                const vf h2 = hv * hv, s2 = sv * sv;
+                const vf xr = vexp(k * (yr * (h2 + s2) - s2));
+                g = wcv * xc * m2k * (yc * (hv - sv) + sv) + wrv * xr * m2k * (yr * (hv - sv) + sv);
+            }
+            if (diag && r >= c0 && r < c0 + VL) g[r - c0] = 0.0f;
+            memcpy(s + c0, &g, sizeof g);
+        }
+    }
+}
+
+#define TILE_FNS(SUF, ATTR)                                                                                  \
+    ATTR static void tile_sums##SUF(const float *S, float *X, int rn, int cn, const float *Yr, const float *Yc, \
+                                    float Mg, float k, int diag, int ysym, double *colJ, double *colI) {       \
+        tile_sums_body(S, X, rn, cn, Yr, Yc, Mg, k, diag, ysym, colJ, colI);                                 \
+    }                                                                                                        \
+    ATTR static void tile_grad##SUF(float *S, const float *X, int rn, int cn, const float *Yr, const float *Yc,  \
+                                    const float *wr, const float *wc, float Mg, float k, int diag, int ysym) { \
+        tile_grad_body(S, X, rn, cn, Yr, Yc, wr, wc, Mg, k, diag, ysym);                                     \
+    }
+TILE_FNS(_generic, )
+#ifdef CPU_X86
+TILE_FNS(_avx2, CPU_AVX2)
+TILE_FNS(_avx512, CPU_AVX512)
+#endif
+
+typedef void (*tile_sums_fn)(const float *, float *, int, int, const float *, const float *, float, float, int, int,
+                             double *, double *);
+typedef void (*tile_grad_fn)(float *, const float *, int, int, const float *, const float *, const float *,
+                             const float *, float, float, int, int);
+
+static dc_status margin_f32(const dc_kernel_args *a) {
+    const int64_t N = a->in[0]->shape[0], F = a->in[0]->shape[1], L = a->p.i[0];
+    const int want = (int)a->p.i[2] && a->out[1];
+    const double tau = a->p.f[0], eps = a->p.f[3];
+    const float Mg = (float)a->p.f[1], k = (float)(0.5 * a->p.f[2] / tau);
+    const cpu_pairs P = cpu_pairs_of(N);
+    const int64_t TT = (int64_t)CPU_TB * CPU_TB, NP = P.nb * CPU_TB; /* N padded to whole blocks */
+    float *zh = cpu_scratch(CPU_SCR_K0, (size_t)(2 * N * F + 2 * NP) * sizeof(float));
+    float *tiles = cpu_scratch(CPU_SCR_K1, (size_t)(2 * P.np * TT) * sizeof(float)), *xt = tiles + P.np * TT;
+    double *dv = cpu_scratch(CPU_SCR_K2, (size_t)(5 * N + 2 * P.np * CPU_TB) * sizeof(double));
+    if (!zh || !tiles || !dv)
+        return dc_fail(DC_ERR_OOM, "margin loss: out of host memory for N = %lld", (long long)N);
+    float *zhT = zh + N * F, *Y = zhT + N * F, *wf = Y + NP;
+    double *nrm = dv, *Cx = dv + N, *l = dv + 2 * N, *w = dv + 3 * N, *dl = dv + 4 * N, *part = dv + 5 * N;
+    const float *Yin = CPU_PTR(a->in[1]);
+    int ysym = 1;
+    for (int64_t i = 0; i < NP; i++) {
+        Y[i] = i < N ? Yin[i] : 0.0f;
+        wf[i] = 0.0f;
+        if (i < N && Yin[i] != Yin[0]) ysym = 0;
+    }
+    tile_sums_fn sums = tile_sums_generic;
+    tile_grad_fn grad = tile_grad_generic;
+#ifdef CPU_X86
+    if (cpu_isa() == CPU_ISA_AVX512) sums = tile_sums_avx512, grad = tile_grad_avx512;
+    else if (cpu_isa() == CPU_ISA_AVX2) sums = tile_sums_avx2, grad = tile_grad_avx2;
+#endif
+    cpu_pairs_normalise(CPU_PTR(a->in[0]), N, F, eps, zh, zhT, nrm);
+    _Pragma("omp parallel for schedule(dynamic)")
+    for (int64_t p = 0; p < P.np; p++) {
+        int64_t I, J;
+        cpu_pair_blocks(&P, p, &I, &J);
+        const int64_t r0 = cpu_block_start(I), c0 = cpu_block_start(J);
+        const int rn = cpu_block_len(&P, I), cn = cpu_block_len(&P, J);
+        float *S = tiles + p * TT;
+        cpu_sgemm_serial(0, rn, cn, F, 1.0f, zh + r0 * F, F, zhT + c0, N, 0.0f, S, CPU_TB);
+        sums(S, xt + p * TT, rn, cn, Y + r0, Y + c0, Mg, k, I == J, ysym, part + p * 2 * CPU_TB,
+             part + p * 2 * CPU_TB + CPU_TB);
+    }
+    /* Cx_c: block b's column sums from the tiles (I <= b, b), then from (b, J > b); minus x_cc */
+    for (int64_t b = 0; b < P.nb; b++) {
+        const int64_t c0 = cpu_block_start(b);
+        const int n = cpu_block_len(&P, b);
+        for (int c = 0; c < n; c++) Cx[c0 + c] = 0;
+        for (int64_t I = 0; I <= b; I++) {
+            const double *cj = part + cpu_pair_index(&P, I, b) * 2 * CPU_TB;
+            for (int c = 0; c < n; c++) Cx[c0 + c] += cj[c];
+        }
+        for (int64_t J = b + 1; J < P.nb; J++) {
+            const double *ci = part + cpu_pair_index(&P, b, J) * 2 * CPU_TB + CPU_TB;
+            for (int c = 0; c < n; c++) Cx[c0 + c] += ci[c];
+        }
+        const float *D = tiles + cpu_pair_index(&P, b, b) * TT;
+        for (int c = 0; c < n; c++) {
+            const float s = D[(int64_t)c * CPU_TB + c], h = Mg - s > 0 ? Mg - s : 0.0f, y = Y[c0 + c];
+            Cx[c0 + c] -= (double)(float)exp((double)(k * (y * h * h - (1.0f - y) * s * s)));
+        }
+    }
+    for (int64_t j = 0; j + 1 < N; j++) { /* l_j = exp(S_{j,j+1} / tau), from the upper tiles */
+        const int64_t I = j / CPU_TB, J = (j + 1) / CPU_TB;
+        const float s = tiles[cpu_pair_index(&P, I, J) * TT + (j - cpu_block_start(I)) * CPU_TB +
+                              (j + 1 - cpu_block_start(J))];
+        l[j] = (double)(float)exp((double)s / tau);
+    }
+    *(float *)CPU_PTR(a->out[0]) = (float)margin_anchors(N, L, Cx, l, w, dl);
+    if (!want) return DC_OK;
+    for (int64_t i = 0; i < N; i++) wf[i] = (float)w[i];
+    _Pragma("omp parallel for schedule(dynamic)")
+    for (int64_t p = 0; p < P.np; p++) {
+        int64_t I, J;
+        cpu_pair_blocks(&P, p, &I, &J);
+        const int64_t r0 = cpu_block_start(I), c0 = cpu_block_start(J);
+        grad(tiles + p * TT, xt + p * TT, cpu_block_len(&P, I), cpu_block_len(&P, J), Y + r0, Y + c0, wf + r0,
+             wf + c0, Mg, k, I == J, ysym);
+    }
+    float *dz = CPU_PTR(a->out[1]);
+    cpu_pairs_sym_gemm(&P, tiles, zh, F, dz);
+    for (int64_t j = 0; j + 1 < N; j++) dl[j] *= l[j] / tau; /* dL/dS_{j+1,j} through l_j */
+    cpu_pairs_sub_terms(zh, N, F, dl, dz);
+    cpu_mpx_norm_back_f32(dz, zh, nrm, N, F, eps);
+    return DC_OK;
+}
+
+/* ---------------------------------------------------------------- float64, dense */
+
+static dc_status margin_f64(const dc_kernel_args *a) {
+    const int64_t N = a->in[0]->shape[0], F = a->in[0]->shape[1], L = a->p.i[0];
+    const int want = (int)a->p.i[2] && a->out[1];
+    const double tau = a->p.f[0], Mg = a->p.f[1], k = 0.5 * a->p.f[2] / tau, eps = a->p.f[3];
+    const double *z = CPU_PTR(a->in[0]), *Y = CPU_PTR(a->in[1]);
+    double *zh = calloc((size_t)(N * F), sizeof *zh), *S = malloc((size_t)(N * N) * sizeof *S);
+    double *v = calloc((size_t)(5 * N), sizeof *v);
+    if (!zh || !S || !v) {
+        free(zh), free(S), free(v);
+        return dc_fail(DC_ERR_OOM, "margin loss: out of host memory for N = %lld", (long long)N);
+    }
+    double *nrm = v, *Cx = v + N, *l = v + 2 * N, *w = v + 3 * N, *dl = v + 4 * N;
+    for (int64_t i = 0; i < N; i++) {
+        double s = 0;
+        for (int64_t f = 0; f < F; f++) s += z[i * F + f] * z[i * F + f];
+        nrm[i] = sqrt(s);
+        for (int64_t f = 0; f < F; f++) zh[i * F + f] = z[i * F + f] / (nrm[i] > eps ? nrm[i] : eps);
+    }
+    cpu_dgemm(0, 1, N, N, F, 1.0, zh, F, zh, F, 0.0, S, N);
+#define XM(s, y) exp(k * ((y) * ((Mg - (s)) > 0 ? (Mg - (s)) * (Mg - (s)) : 0.0) - (1.0 - (y)) * (s) * (s)))
+    for (int64_t c = 0; c < N; c++) {
+        double sum = 0;
+        for (int64_t r = 0; r < N; r++) sum += XM(S[r * N + c], Y[c]);
+        Cx[c] = sum - XM(S[c * N + c], Y[c]);
+    }
+    for (int64_t j = 0; j + 1 < N; j++) l[j] = exp(S[(j + 1) * N + j] / tau);
+    *(double *)CPU_PTR(a->out[0]) = margin_anchors(N, L, Cx, l, w, dl);
+    if (want) {
+        double *dz = CPU_PTR(a->out[1]);
+        for (int64_t i = 0; i < N; i++) { /* dzh_i = sum_c (G_ic + G_ci) zh_c, G from x off the diagonal */
+            double *g = dz + i * F;
+            for (int64_t f = 0; f < F; f++) g[f] = 0;
+            for (int64_t c = 0; c < N; c++) {
+                if (c == i) continue;
+                const double s = S[i * N + c], h = Mg - s > 0 ? Mg - s : 0.0;
+                double H = w[c] * XM(s, Y[c]) * -2 * k * (Y[c] * h + (1 - Y[c]) * s) +
+                           w[i] * XM(s, Y[i]) * -2 * k * (Y[i] * h + (1 - Y[i]) * s);
+                if (c == i + 1 || c == i - 1) H += dl[c < i ? c : i] * l[c < i ? c : i] / tau;
+                for (int64_t f = 0; f < F; f++) g[f] += H * zh[c * F + f];
+            }
+            double dot = 0;
+            for (int64_t f = 0; f < F; f++) dot += zh[i * F + f] * g[f];
+            for (int64_t f = 0; f < F; f++) g[f] = nrm[i] > eps ? (g[f] - zh[i * F + f] * dot) / nrm[i] : g[f] / eps;
+        }
+    }
+#undef XM
+    free(zh), free(S), free(v);
+    return DC_OK;
+}
+
+dc_status cpu_margin(dc_backend *be, const dc_kernel_args *a) {
+    return a->in[0]->dtype == DC_F32 ? margin_f32(a) : margin_f64(a);
+}
