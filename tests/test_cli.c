@@ -79,6 +79,11 @@ START_TEST(test_pretrain_loss_falls) {
     for (int64_t i = 0; i < z.numel; i++) ss += (double)((const float *)z.data)[i] * ((const float *)z.data)[i];
     ck_assert_msg(isfinite(ss) && ss > 0, "embedding sum of squares %g", ss);
     dc_npy_close(&z);
+    /* a run on `--data synthetic` records the dataset by name, so --resume can reopen it */
+    snprintf(args, sizeof args, "pretrain --data synthetic --epochs 1 --max-steps 3 --save-every 2 --out %s/b", dir);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+    snprintf(args, sizeof args, "pretrain --resume %s/b", dir);
+    ck_assert_msg(dc_test_run_cli(args, buf, sizeof buf) == 0 && strstr(buf, "(resuming)"), "%s", buf);
     dc_test_rmtree(dir);
     free(dir);
 }
