@@ -1,4 +1,4 @@
-/* test_cost.c: CoST (SPEC 6.5): the trend disentangler's causal convolutions and the
+/* test_cost.c: CoST (docs/METHOD.md §6.5): the trend disentangler's causal convolutions and the
  * BandedFourierLayer against hand-computed outputs, the frequency-domain season loss and the
  * MoCo loss by hand, finite-difference gradients, the momentum update and FIFO queue, eval
  * passes that change nothing, the authors' frozen self-keyed encoder through the shared

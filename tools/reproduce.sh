@@ -206,12 +206,12 @@ fi
 # ---- 3b. on Slurm: an array of the tasks not yet complete, then the tables job -----------------
 WANT=()
 for n in $(seq 1 "$N"); do bash "$STEP" "$OUT" status "$n" 2>/dev/null || WANT+=("$n"); done
-SPEC=""   # 1 2 3 5 -> 1-3,5
+RANGES=""   # 1 2 3 5 -> 1-3,5
 i=0
 while [ $i -lt ${#WANT[@]} ]; do
     a=${WANT[$i]} b=$a
     while [ $((i + 1)) -lt ${#WANT[@]} ] && [ "${WANT[$((i + 1))]}" -eq $((b + 1)) ]; do i=$((i + 1)); b=${WANT[$i]}; done
-    SPEC+=${SPEC:+,}$a$([ "$b" = "$a" ] || echo "-$b")
+    RANGES+=${RANGES:+,}$a$([ "$b" = "$a" ] || echo "-$b")
     i=$((i + 1))
 done
 COMMON=(--parsable --requeue --open-mode=append)
@@ -235,15 +235,15 @@ submit() {   # sbatch ARGS... -> the job id
 }
 JOBS=()
 DEP=()
-if [ -n "$SPEC" ]; then
-    TASK_ARGS=("${COMMON[@]}" --job-name="dynacl-$DATASET" --array="$SPEC${MAX_RUNNING:+%$MAX_RUNNING}"
+if [ -n "$RANGES" ]; then
+    TASK_ARGS=("${COMMON[@]}" --job-name="dynacl-$DATASET" --array="$RANGES${MAX_RUNNING:+%$MAX_RUNNING}"
                --output="$OUT/logs/task-%a.log")
     [ -z "$TIME" ] || TASK_ARGS+=("--time=$TIME")
     [[ $BACKEND != cuda* ]] || TASK_ARGS+=(--gres=gpu:1)
     ARRAY=$(submit "${TASK_ARGS[@]}" "$OUT/slurm/task.sbatch")
     JOBS+=("$ARRAY")
     DEP=("--dependency=afterany:$ARRAY")
-    say "submitted job array $ARRAY: ${#WANT[@]} of $N tasks (--array=$SPEC${MAX_RUNNING:+%$MAX_RUNNING}); the rest are complete"
+    say "submitted job array $ARRAY: ${#WANT[@]} of $N tasks (--array=$RANGES${MAX_RUNNING:+%$MAX_RUNNING}); the rest are complete"
 else
     say "every task is complete; submitting only the tables job"
 fi
@@ -252,7 +252,7 @@ FIN_ARGS=("${COMMON[@]}" --job-name="dynacl-$DATASET-tables" "${DEP[@]}" --outpu
 FIN=$(submit "${FIN_ARGS[@]}" "$OUT/slurm/finish.sbatch")
 JOBS+=("$FIN")
 echo "${JOBS[*]}" | put "$OUT/slurm/jobs"
-echo "$(date '+%F %T') ${JOBS[*]} array=${SPEC:-none}" >> "$OUT/slurm/submissions"
+echo "$(date '+%F %T') ${JOBS[*]} array=${RANGES:-none}" >> "$OUT/slurm/submissions"
 say "submitted tables job $FIN${DEP:+ (runs when the array has ended: afterany)}"
 IDS=$(IFS=,; echo "${JOBS[*]}")
 cat <<EOF

@@ -82,7 +82,7 @@ cudaError_t cuda_launch_adamw(cudaStream_t st, float *p, const float *g, float *
 /* dst = src (rows of nb complex), with Im of bin 0 and (even n) bin n/2 set to 0 */
 cudaError_t cuda_launch_irfft_prep(cudaStream_t st, const float *src, float *dst, int64_t rows, int64_t n);
 
-/* cuda_mpxent.cu: MP-Xent (SPEC 3), see the file's comment for the passes.
+/* cuda_mpxent.cu: MP-Xent (docs/METHOD.md §3), see the file's comment for the passes.
  * Scratch (device): zh N*F f32, nrm N f64, part1 nch*N f64, dbl4 4*N f64, w N f32, corr N f32,
  * part2 nch*N*F f32. chunk = columns per block of the tiled passes (multiple of 64). */
 #define CUDA_MPX_CHUNK 256

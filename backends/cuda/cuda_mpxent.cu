@@ -1,4 +1,4 @@
-/* cuda_mpxent.cu: the fused MP-Xent loss and gradient (SPEC 3; math as the "fast" kernel
+/* cuda_mpxent.cu: the fused MP-Xent loss and gradient (docs/METHOD.md §3; math as the "fast" kernel
  * of backends/cpu/cpu_mpxent.c) in five kernels that never write the N x N exp-similarity
  * matrix to global memory. Not here: the F > 128 fallback's GEMMs (cuda_libs.c).
  */

@@ -1,6 +1,6 @@
 /* balanced.c: per-class counts of a dataset, the flattened test split and the balanced
- * clustering subset (SPEC 1.0 `FlattenedDataset` / `load_balanced_dataset`). The draw uses
- * the project's seeded dc_rng instead of Python's random.sample (SPEC 9 item 23: results
+ * clustering subset (docs/METHOD.md §1.0 `FlattenedDataset` / `load_balanced_dataset`). The draw uses
+ * the project's seeded dc_rng instead of Python's random.sample (docs/METHOD.md §9 item 23: results
  * agree statistically, not bit for bit).
  */
 #include <stdlib.h>

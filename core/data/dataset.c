@@ -94,7 +94,7 @@ dc_status dc_dataset_from_frames(const char *name, dc_frames *frames, dc_sequenc
     memset(frames, 0, sizeof *frames);
     memset(seqs, 0, sizeof *seqs);
     out->stride = stride;
-    out->n_train = out->seqs.n - out->seqs.n / 5; /* SPEC 1.0: n_valid = floor(0.2 n_seq) */
+    out->n_train = out->seqs.n - out->seqs.n / 5; /* docs/METHOD.md §1.0: n_valid = floor(0.2 n_seq) */
     out->impl = im;
     set_balanced(out);
     return DC_OK;
@@ -162,7 +162,7 @@ static dc_status build_meta(const dc_dataset *ds, const char *extra, char **text
     cJSON *sp = cJSON_CreateObject(), *tr = cJSON_CreateArray(), *te = cJSON_CreateArray();
     cJSON_AddStringToObject(sp, "rule",
                             "sequences [0, n_train) train, [n_train, n_seq) test; n_test = floor(0.2 n_seq); "
-                            "no shuffling (SPEC 1.0)");
+                            "no shuffling (docs/METHOD.md §1.0)");
     cJSON_AddItemToArray(tr, cJSON_CreateNumber(0));
     cJSON_AddItemToArray(tr, cJSON_CreateNumber((double)ds->n_train));
     cJSON_AddItemToArray(te, cJSON_CreateNumber((double)ds->n_train));

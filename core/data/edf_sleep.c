@@ -1,5 +1,5 @@
 /* edf_sleep.c: Sleep-EDF hypnogram stages per 30-s epoch and the SleepEEG instance builder
- * (SPEC 1.3b: "EEG Fpz-Cz" at 100 Hz, 15 windows of 200 samples per scored epoch, first
+ * (docs/METHOD.md §1.3b: "EEG Fpz-Cz" at 100 Hz, 15 windows of 200 samples per scored epoch, first
  * 178 samples of each). Header and TAL parsing are in edf.c and edf_annotations.c.
  */
 #include "dc/dc_edf.h"

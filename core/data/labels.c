@@ -1,4 +1,4 @@
-/* labels.c: argmax windowed labels (SPEC 1.0, `windowed_labels` kind argmax): per-sample
+/* labels.c: argmax windowed labels (docs/METHOD.md §1.0, `windowed_labels` kind argmax): per-sample
  * class labels framed with the STFT's window and hop. Counts slide from frame to frame, so
  * the cost is O(len) for hop <= win.
  */

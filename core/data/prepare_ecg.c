@@ -1,4 +1,4 @@
-/* prepare_ecg.c: WFDB ECG records -> prepared dataset (SPEC 1.3, 1.3b). Three passes over
+/* prepare_ecg.c: WFDB ECG records -> prepared dataset (docs/METHOD.md §1.3, §1.3b). Three passes over
  * the records keep memory at one record plus the output: (A) headers and annotations give
  * each record's first rhythm label and the common length L; (B) per-lead mean and std over
  * all records; (C) z-scored records are appended to a rolling buffer of the concatenated

@@ -1,4 +1,4 @@
-/* prepare_harth.c: HARTH CSVs -> prepared dataset (SPEC 1.1, 1.3b, 9 items 2-3). Files are
+/* prepare_harth.c: HARTH CSVs -> prepared dataset (docs/METHOD.md §1.1, §1.3b, §9 items 2–3). Files are
  * read, hashed and parsed in parallel; the STFT (W 50, H 25, D = 6 x 26) and the windowed
  * labels run per file in sorted name order; then the per-feature z-score over all frames
  * and windows of T = 119 frames every 24 frames within each file.

@@ -1,4 +1,4 @@
-/* prepare_sleepeeg.c: Sleep-EDF sleep-cassette EDF files -> prepared dataset (SPEC 1.2,
+/* prepare_sleepeeg.c: Sleep-EDF sleep-cassette EDF files -> prepared dataset (docs/METHOD.md §1.2,
  * 1.3b): each PSG with its hypnogram, 15 instances of 178 raw EEG Fpz-Cz samples per scored
  * 30-s epoch, no normalisation, non-overlapping sequences of T = 300 across files. Also
  * reads TF-C's arrays once converted to .npy (--from-npy).

@@ -1,4 +1,4 @@
-/* stft.c: STFT magnitudes with torch.stft semantics (SPEC 1.0) on top of the backend's
+/* stft.c: STFT magnitudes with torch.stft semantics (docs/METHOD.md §1.0) on top of the backend's
  * rfft op. Frames are windowed on the host, batched (all channels of up to ~80k frames per
  * dc_rfft call), transformed on the backend and turned into magnitudes on the host.
  * The windowed labels that share this framing live in labels.c.

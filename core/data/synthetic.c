@@ -1,7 +1,7 @@
 /* synthetic.c: the embedded default dataset. A deterministic, HARTH-shaped stand-in that
  * needs no download: 6 accelerometer-like channels at 50 Hz per subject, switching between
  * four labelled regimes whose spectra differ, turned into STFT magnitude frames exactly as
- * HARTH is (SPEC 1.1: periodic Hann 50, hop 25, center=False, D = 6 x 26 = 156, z-score).
+ * HARTH is (docs/METHOD.md §1.1: periodic Hann 50, hop 25, center=False, D = 6 x 26 = 156, z-score).
  */
 #include <math.h>
 #include <stdlib.h>

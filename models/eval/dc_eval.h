@@ -1,6 +1,6 @@
-/* dc_eval.h: the paper's evaluation (SPEC 7): frozen-encoder linear evaluation, k-means,
+/* dc_eval.h: the paper's evaluation (docs/METHOD.md §7): frozen-encoder linear evaluation, k-means,
  * clustering scores (Davies-Bouldin, silhouette, Calinski-Harabasz, the joint score J),
- * Barnes-Hut t-SNE, PNG scatter plots and the report tables. Protocol switches: SPEC 0, 9.
+ * Barnes-Hut t-SNE, PNG scatter plots and the report tables. Protocol switches: docs/METHOD.md §0, §9.
  *
  *     dc_linear_eval_opts lo = dc_linear_eval_opts_default(DC_PROTOCOL_AUTHORS);
  *     dc_linear_eval_result r;
@@ -18,7 +18,7 @@
  *     dc_plot_scatter_png("tsne.png", Y, y, n, ds.frames.n_classes, names, "DynaCL, ECG");
  *
  * Definitions follow scikit-learn 1.1 (the authors' library); bit equality with it is not a
- * goal (SPEC 9 item 23). Every fallible function returns dc_status with a message.
+ * goal (docs/METHOD.md §9 item 23). Every fallible function returns dc_status with a message.
  */
 #ifndef DC_EVAL_H
 #define DC_EVAL_H
@@ -59,7 +59,7 @@ dc_status dc_class_metrics_compute(const int32_t *y_true, const int32_t *y_pred,
 /* Recompute every score of m from m->confusion and m->n_classes. */
 dc_status dc_class_metrics_from_confusion(dc_class_metrics *m);
 
-/* v rounded to 2 decimals as Python's round(v, 2) (the per-seed rounding of SPEC 7.1). */
+/* v rounded to 2 decimals as Python's round(v, 2) (the per-seed rounding of docs/METHOD.md §7.1). */
 double dc_round2(double v);
 /* Mean and population standard deviation of n values, each rounded to 2 decimals first. */
 void dc_mean_std_round2(const double *v, int n, double *mean, double *std);
@@ -102,7 +102,7 @@ dc_status dc_silhouette(dc_backend *be, const float *X, int64_t n, int64_t d, co
 dc_status dc_davies_bouldin(const float *X, int64_t n, int64_t d, const int32_t *labels, double *score);
 /* Calinski-Harabasz: [tr(B) / (k - 1)] / [tr(W) / (n - k)]; 1 when tr(W) = 0. */
 dc_status dc_calinski_harabasz(const float *X, int64_t n, int64_t d, const int32_t *labels, double *score);
-/* J = 0.33 (1/DBI + ln(CH + 1) + 0.5 (SS + 1)) (SPEC 5). DBI = 0 (sklearn returns the Python
+/* J = 0.33 (1/DBI + ln(CH + 1) + 0.5 (SS + 1)) (docs/METHOD.md §5). DBI = 0 (sklearn returns the Python
  * float 0.0 for degenerate clusters, and 1/0.0 raises inside the authors' try) gives 0. */
 double dc_joint_score(double dbi, double ch, double ss);
 
@@ -118,22 +118,22 @@ dc_status dc_cluster_scores_compute(dc_backend *be, const float *X, int64_t n, i
                                     dc_cluster_scores *out);
 
 typedef struct dc_cluster_eval {
-    dc_cluster_scores kmeans;  /* on k-means labels, k = n_classes (SPEC 7.2) */
+    dc_cluster_scores kmeans;  /* on k-means labels, k = n_classes (docs/METHOD.md §7.2) */
     dc_cluster_scores truth;   /* on the ground-truth classes (corrected protocol) */
     int has_truth;
     dc_kmeans_result km;
 } dc_cluster_eval;
-/* SPEC 7.2 on features Z (n, d) with classes y: k-means (k = n_classes, n_init 10,
+/* docs/METHOD.md §7.2 on features Z (n, d) with classes y: k-means (k = n_classes, n_init 10,
  * random_state kmeans_seed) then the scores; under corrected also on y. */
 dc_status dc_cluster_evaluate(dc_backend *be, const float *Z, int64_t n, int64_t d, const int32_t *y, int n_classes,
                               dc_protocol p, uint64_t kmeans_seed, dc_cluster_eval *out);
 
-/* The balanced test subset (SPEC 1.0): *X (n, D) input rows and *y (n) classes, malloc'd. */
+/* The balanced test subset (docs/METHOD.md §1.0): *X (n, D) input rows and *y (n) classes, malloc'd. */
 dc_status dc_balanced_features(const dc_dataset *ds, uint64_t seed, float **X, int32_t **y, int64_t *n);
 /* The same subset through enc as (n, 1, D) in eval mode: *Z (n, 32), *y (n), malloc'd. */
 dc_status dc_balanced_embed(dc_encoder *enc, const dc_dataset *ds, uint64_t seed, float **Z, int32_t **y, int64_t *n);
 
-/* ---- the pretraining hook (cluster_hook.c): clustering every validation (SPEC 5, 7.2) ----
+/* ---- the pretraining hook (cluster_hook.c): clustering every validation (docs/METHOD.md §5, §7.2) ----
  *
  *     dc_cluster_hook ch;
  *     dc_cluster_hook_init(&ch, &ds, seed, DC_PROTOCOL_AUTHORS);
@@ -166,7 +166,7 @@ void dc_cluster_hook_free(dc_cluster_hook *h);   /* accepts NULL */
 /* Matches dc_train_hooks.on_validate; ud is a dc_cluster_hook. */
 dc_status dc_cluster_on_validate(void *ud, dc_model *m, dc_backend *be, int64_t epoch, char *extra, size_t cap);
 
-/* ---- linear evaluation (linear_eval.c), SPEC 7.1 -------------------------------------
+/* ---- linear evaluation (linear_eval.c), docs/METHOD.md §7.1 -------------------------------------
  * A Linear(32, C) probe (PyTorch default init U(+-1/sqrt(32))) on every instance's embedding,
  * trained with Adam (AdamW, weight decay 0) on the training split: shuffled batches of
  * `batch` sequences, drop_last, mean cross-entropy per instance; then one pass over the test
@@ -177,12 +177,12 @@ dc_status dc_cluster_on_validate(void *ud, dc_model *m, dc_backend *be, int64_t 
 typedef struct dc_linear_eval_opts {
     dc_protocol protocol;
     int64_t epochs;       /* 50 */
-    int64_t batch;        /* 8 sequences (SPEC 9.12) */
-    int64_t test_batch;   /* 8 sequences, drop_last (SPEC 7.1) */
+    int64_t batch;        /* 8 sequences (docs/METHOD.md §9 item 12) */
+    int64_t test_batch;   /* 8 sequences, drop_last (docs/METHOD.md §7.1) */
     double lr;            /* 1e-3 */
-    int bn_train;         /* authors 1, corrected 0 (SPEC 9.14) */
+    int bn_train;         /* authors 1, corrected 0 (docs/METHOD.md §9 item 14) */
     int sampler;          /* DC_SAMPLER_SHUFFLE (0) | DC_SAMPLER_SEQUENTIAL (1) */
-    int exclude_class;    /* -1 = none (SPEC 9.15 default); e.g. 3 drops ECG's N */
+    int exclude_class;    /* -1 = none (docs/METHOD.md §9 item 15 default); e.g. 3 drops ECG's N */
     uint64_t seed;        /* probe initialisation and batch order */
     /* optional: called after each epoch with its mean training loss */
     void (*progress)(void *ud, int64_t epoch, int64_t epochs, double loss);
@@ -223,7 +223,7 @@ typedef struct dc_tsne_opts {
     int exaggeration_iter;      /* 250 */
     double learning_rate;       /* <= 0: "auto" */
     double angle;               /* 0.5 (0 = exact sums over all points) */
-    int standardize;            /* 1: z-score each feature first (SPEC 7.3) */
+    int standardize;            /* 1: z-score each feature first (docs/METHOD.md §7.3) */
     uint64_t seed;              /* 0 */
 } dc_tsne_opts;
 dc_tsne_opts dc_tsne_opts_default(void);
@@ -264,7 +264,7 @@ dc_status dc_plot_grid_png(const char *path, int rows, int cols, const dc_scatte
 /* ---- report tables (report.c) --------------------------------------------------------
  * One entry per (method, dataset) under one protocol: samples over seeds. The tables print
  * mean +- population std (per-seed values rounded to 2 decimals) with the paper's numbers
- * (SPEC 8) alongside, and name the protocol in their titles. */
+ * (docs/METHOD.md §8) alongside, and name the protocol in their titles. */
 #define DC_REPORT_MAX_SEEDS 64
 typedef struct dc_report_series {
     int n;
@@ -294,7 +294,7 @@ void dc_report_free(dc_report *r);  /* accepts NULL */
  * another protocol than r->protocol is refused (DC_ERR_STATE); inside a run folder of the
  * right protocol, result files of the other protocol are left out. */
 dc_status dc_report_add_path(dc_report *r, const char *path);
-/* The paper's value of a table cell (SPEC 8): table 2 (metric "dbi" | "ss"), 3 ("acc" | "f1" |
+/* The paper's value of a table cell (docs/METHOD.md §8): table 2 (metric "dbi" | "ss"), 3 ("acc" | "f1" |
  * "prec" | "rec") or 5 ("time", seconds). 0 if the paper has none. */
 int dc_report_paper_value(int table, const char *method, const char *dataset, const char *metric, double *mean,
                           double *std);

@@ -1,4 +1,4 @@
-/* report.c: the paper's result tables (SPEC 8: Table 2 clustering, Table 3 linear evaluation,
+/* report.c: the paper's result tables (docs/METHOD.md §8: Table 2 clustering, Table 3 linear evaluation,
  * Table 5 pretraining time) from run folders and result files, as Markdown and CSV, with
  * mean +- population std over seeds and the paper's numbers alongside. Reads config.json,
  * metrics.jsonl, cluster.json and linear_eval.json; does not run anything.
@@ -14,7 +14,7 @@
 
 #include "eval/dc_eval.h"
 
-/* ---- the paper's numbers (SPEC 8; the ablations' from Table 4) -------------------------- */
+/* ---- the paper's numbers (docs/METHOD.md §8; the ablations' from Table 4) -------------------------- */
 
 typedef struct paper_cell {
     int table;
@@ -216,7 +216,8 @@ static dc_status add_linear(dc_report_entry *e, const cJSON *runs) {
                  {&e->prec_weighted, "precision_weighted"}, {&e->rec_weighted, "recall_weighted"}};
         for (size_t i = 0; i < sizeof f / sizeof f[0] && st == DC_OK; i++) {
             double v = num(it, f[i].key);
-            if (!isnan(v)) st = dc_report_series_add(f[i].s, dc_round2(v)); /* per-seed rounding (SPEC 7.1) */
+            /* per-seed rounding (docs/METHOD.md §7.1) */
+            if (!isnan(v)) st = dc_report_series_add(f[i].s, dc_round2(v));
         }
     }
     return st;
@@ -272,7 +273,7 @@ static dc_status add_run_dir(dc_report *r, const char *dir, int *added) {
         cJSON_Delete(cfg);
         snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
         FILE *f = st == DC_OK ? fopen(p, "r") : NULL;
-        if (f) { /* best-J validation (SPEC 7.2) and the run's wall time */
+        if (f) { /* best-J validation (docs/METHOD.md §7.2) and the run's wall time */
             char line[8192];
             double wall = NAN;
             cJSON *best = NULL;
@@ -519,7 +520,7 @@ char *dc_report_markdown(const dc_report *r) {
     char title[256];
     column c[12];
     sb_printf(&b, "## Results (protocol: %s)\n\n", pn);
-    sb_printf(&b, "Mean ± population std over seeds; the paper's numbers (SPEC 8) alongside. "
+    sb_printf(&b, "Mean ± population std over seeds; the paper's numbers (docs/METHOD.md §8) alongside. "
                   "Linear-evaluation values are rounded to 2 decimals per seed first.\n\n");
     snprintf(title, sizeof title,
              "Table 2 (protocol: %s): clustering of the balanced test subset, k-means labels (k = classes), "

@@ -1,4 +1,4 @@
-/* dc_train.h: the shared pretraining loop for every method (SPEC 5).
+/* dc_train.h: the shared pretraining loop for every method (docs/METHOD.md §5).
  *
  *     dc_train_opts o = dc_train_opts_default();
  *     o.epochs = 500;

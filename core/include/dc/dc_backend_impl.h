@@ -90,7 +90,7 @@ typedef dc_status (*dc_kernel_fn)(dc_backend *be, const dc_kernel_args *a);
  *  GATHER_BACK in0 gy (B, To, C), in1 idx -> out0 dx (B, T, C) (zeroed, scatter-add)
  *  MPXENT      in0 z (N, F); f0 tau, f1 eps (1e-12); i0 seq_len (divides N),
  *              i1 single_positive, i2 want_grad -> out0 loss (scalar), out1 dL/dz (N, F)
- *              when i2 (SPEC 3; the fused forward+backward)
+ *              when i2 (docs/METHOD.md §3; the fused forward+backward)
  *  MAXPOOL1D   in0 x (B, T, C); i0 kernel, i1 stride -> out0 y (B, To, C), out1 argmax i32
  *              (index into T; first maximum wins)
  *  MAXPOOL1D_BACK in0 gy (B, To, C), in1 argmax -> out0 dx (B, T, C) (zeroed, scatter-add)

@@ -1,4 +1,4 @@
-/* dc_dataset.h: a prepared dataset (SPEC 1): instances, labels, subjects, the sequence
+/* dc_dataset.h: a prepared dataset (docs/METHOD.md §1): instances, labels, subjects, the sequence
  * index, the train/test split and the balanced clustering subset counts.
  *
  *     dc_dataset ds;
@@ -50,7 +50,7 @@ void dc_dataset_close(dc_dataset *ds);   /* accepts a zeroed struct */
  * unless overwrite. */
 dc_status dc_dataset_write(const dc_dataset *ds, const char *dir, const char *meta_extra, int overwrite);
 
-/* ---- counts, the flattened test split and the balanced clustering subset (SPEC 1.0) ---- */
+/* ---- counts, the flattened test split and the balanced clustering subset (docs/METHOD.md §1.0) ---- */
 
 typedef struct dc_dataset_counts {
     int n_classes;
@@ -64,7 +64,7 @@ typedef struct dc_dataset_counts {
 dc_status dc_dataset_count(const dc_dataset *ds, dc_dataset_counts *out);
 void dc_dataset_counts_free(dc_dataset_counts *c);   /* accepts NULL */
 
-/* The paper's per-class counts (SPEC 1.0) for "harth" (1000 x 11, 500), "ecg" (1577, 972,
+/* The paper's per-class counts (docs/METHOD.md §1.0) for "harth" (1000 x 11, 500), "ecg" (1577, 972,
  * 459, 1467) and "sleepeeg" (1000 x 5); "synthetic" gets 500 per class. Returns the number
  * of classes filled, 0 for other names. */
 int dc_balanced_paper_counts(const char *name, int64_t counts[DC_MAX_CLASSES]);

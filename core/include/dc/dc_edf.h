@@ -1,5 +1,5 @@
 /* dc_edf.h: EDF / EDF+ reader, EDF+ annotations (TALs), sleep hypnograms and the SleepEEG
- * instance builder (SPEC 1.3b).
+ * instance builder (docs/METHOD.md §1.3b).
  *
  *     dc_edf *psg, *hyp;
  *     if (dc_edf_open("SC4001E0-PSG.edf", &psg)) fail(dc_last_error());
@@ -71,7 +71,7 @@ typedef struct dc_edf_annots {
     char *pool;              /* storage behind every ann[i].text */
 } dc_edf_annots;
 
-/* Sleep stages (SPEC 1.2): W, N1, N2, N3 (with N4 merged), REM; -1 excluded / unscored. */
+/* Sleep stages (docs/METHOD.md §1.2): W, N1, N2, N3 (with N4 merged), REM; -1 excluded / unscored. */
 enum { DC_SLEEP_W = 0, DC_SLEEP_N1 = 1, DC_SLEEP_N2 = 2, DC_SLEEP_N3 = 3, DC_SLEEP_REM = 4,
        DC_SLEEP_EXCLUDED = -1, DC_SLEEP_NOT_STAGE = -2 };
 #define DC_SLEEP_EPOCH_S 30       /* hypnogram epoch length, seconds */
@@ -113,7 +113,7 @@ int dc_sleep_stage_code(const char *text);
  * *n_epochs = end of the last stage annotation / 30. *stages is malloc'd; caller frees. */
 dc_status dc_sleep_hypnogram_epochs(const dc_edf_annots *a, int32_t **stages, int64_t *n_epochs);
 
-/* SleepEEG instances (SPEC 1.3b) from a PSG and its hypnogram: signal "EEG Fpz-Cz" at
+/* SleepEEG instances (docs/METHOD.md §1.3b) from a PSG and its hypnogram: signal "EEG Fpz-Cz" at
  * 100 Hz; every scored epoch (stage >= 0) lying fully inside the signal gives 15
  * consecutive 200-sample windows, each keeping its first 178 samples (physical values,
  * float32). Hypnogram onsets are aligned to the PSG through the two header start times.

@@ -1,4 +1,4 @@
-/* dc_harth.h: reader for HARTH accelerometer CSV files (SPEC 1.1).
+/* dc_harth.h: reader for HARTH accelerometer CSV files (docs/METHOD.md §1.1).
  *
  *     dc_harth *h;
  *     if (dc_harth_read("harth/S006.csv", &h)) fail(dc_last_error());
@@ -9,7 +9,7 @@
  * Columns are found by name when a header row is present (others, e.g. an index column
  * "" / "Unnamed: 0" / "index", are ignored); without a header, 8 columns mean timestamp,
  * 6 channels, label, and 9 columns add a leading index. CRLF, a UTF-8 BOM and blank lines
- * are accepted. Rows with an empty or NaN value in a used column are dropped (SPEC 1.1);
+ * are accepted. Rows with an empty or NaN value in a used column are dropped (docs/METHOD.md §1.1);
  * a wrong column count, a non-numeric value or an unknown label is an error naming
  * "file:line". Numbers are parsed by hand (correctly rounded to float32; rare long inputs
  * fall back to strtof, which assumes the "C" numeric locale).

@@ -91,7 +91,7 @@ dc_tensor *dc_mse(dc_ctx *ctx, dc_tensor *a, dc_tensor *b);             /* mean(
  * [0, 1], no gradient). Stable: max(x,0) - x t + log(1 + exp(-|x|)). */
 dc_tensor *dc_bce_logits(dc_ctx *ctx, dc_tensor *x, dc_tensor *targets);
 
-/* MP-Xent (SPEC section 3). z: (N, F) rows in sequence-major order. */
+/* MP-Xent (docs/METHOD.md §3). z: (N, F) rows in sequence-major order. */
 typedef struct dc_mpxent_opts {
     double tau;          /* temperature, 0.5 */
     int64_t seq_len;     /* positives only inside blocks of seq_len rows; 0 = whole batch (authors) */

@@ -1,4 +1,4 @@
-/* dc_prepare.h: the raw-to-prepared pipelines of SPEC 1 (HARTH CSVs, WFDB ECG records,
+/* dc_prepare.h: the raw-to-prepared pipelines of docs/METHOD.md §1 (HARTH CSVs, WFDB ECG records,
  * Sleep-EDF EDF files) and the download manifest used by `dynacl fetch-data`.
  *
  *     dc_prepare_opts o = dc_prepare_opts_default();
@@ -42,16 +42,16 @@ typedef struct dc_prepare_opts {
 
 dc_prepare_opts dc_prepare_opts_default(void);
 
-/* HARTH (SPEC 1.1): every *.csv, STFT W 50 / H 25 per file, per-feature z-score over all
+/* HARTH (docs/METHOD.md §1.1): every *.csv, STFT W 50 / H 25 per file, per-feature z-score over all
  * frames (population std, 0 -> 1e-10), windows of T frames every stride per file. */
 dc_status dc_prepare_harth(const dc_prepare_opts *o, dc_dataset *ds, char **meta_extra);
-/* ECG (SPEC 1.3, 1.3b): every *.hea with its signal file(s) and .atr; physical signals,
+/* ECG (docs/METHOD.md §1.3, §1.3b): every *.hea with its signal file(s) and .atr; physical signals,
  * samples before the first rhythm annotation dropped, records cut to the shortest, each lead
  * z-scored over all records (std 0 -> 1), records concatenated, STFT with W = 1 s and
  * H = 0.5 s at the records' rate, AFIB/AFL/J/N labels, non-overlapping sequences. Headers
  * whose signal files are all absent (afdb 00735, 03665) are skipped and listed in meta. */
 dc_status dc_prepare_ecg(const dc_prepare_opts *o, dc_dataset *ds, char **meta_extra);
-/* SleepEEG (SPEC 1.2, 1.3b): every *-PSG.edf paired with the one *-Hypnogram.edf of the
+/* SleepEEG (docs/METHOD.md §1.2, §1.3b): every *-PSG.edf paired with the one *-Hypnogram.edf of the
  * same recording (names equal up to the last character before the '-'); 178-sample
  * instances, non-overlapping sequences spanning files. from_npy: samples.npy ((N, D) or
  * (N, 1, D), <f4 or <f8) and labels.npy ((N,), <i4 or <i8, 0..4). */

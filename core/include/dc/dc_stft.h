@@ -1,4 +1,4 @@
-/* dc_stft.h: the framing building blocks of SPEC 1.0: STFT magnitudes with torch.stft
+/* dc_stft.h: the framing building blocks of docs/METHOD.md §1.0: STFT magnitudes with torch.stft
  * semantics (periodic Hann, center=False, one-sided, unnormalised) and argmax windowed
  * labels over the same frames.
  *

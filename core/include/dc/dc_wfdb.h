@@ -80,7 +80,7 @@ typedef struct dc_wfdb_annots {
     char *aux_pool;   /* storage behind every ann[i].aux */
 } dc_wfdb_annots;
 
-/* Rhythm classes for ECG (SPEC 1.3b). */
+/* Rhythm classes for ECG (docs/METHOD.md §1.3b). */
 enum { DC_RHYTHM_AFIB = 0, DC_RHYTHM_AFL = 1, DC_RHYTHM_J = 2, DC_RHYTHM_N = 3,
        DC_RHYTHM_NONE = -1 /* unlabelled: before the first rhythm annotation */ };
 #define DC_WFDB_ANN_RHYTHM 28
