@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# test_reproduce_submit.sh: what `tools/reproduce.sh --slurm` hands to sbatch, without a cluster
-# (stand-in sbatch/squeue record their arguments): options passed through, --gres=gpu:1 only
-# with cuda, the array throttle, only incomplete tasks submitted, no second submission while
-# jobs are queued, and rejected nonsense. The real-Slurm run is test_reproduce_slurm.sh.
+# test_reproduce_sweep.sh: tools/reproduce.sh's sweep without a cluster: what --slurm hands to
+# sbatch (stand-ins for sbatch/squeue record their arguments: options passed through,
+# --gres=gpu:1 only with cuda, the array throttle, only incomplete tasks, no second submission
+# while jobs are queued, nonsense rejected) and how a task restarts (complete: skipped;
+# checkpoint: resumed; killed before one: started again; other settings or a busy folder: refused).
+# The sweep on a real Slurm is test_reproduce_slurm.sh.
 set -euo pipefail
 SRC=${DC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${DC_DYNACL_BIN:-$SRC/build/dynacl}
@@ -97,4 +99,30 @@ bash "$SRC/tools/reproduce_step.sh" "$T/c" status 2 || fail "task 2 is not compl
 FIN=$(sed -n 7p "$T/sbatch.calls")
 [[ $FIN != *--array* && $FIN != *--dependency* && $FIN == *finish.sbatch* ]] || fail "lone tables job: $FIN"
 grep -q "every task is complete" "$T/out6" || fail "$(cat "$T/out6")"
+echo "== restarts of a task, here"
+step() { bash "$SRC/tools/reproduce_step.sh" "$T/c" task 1 > "$T/step.log" 2>&1; }
+C=$T/c/runs/authors/cpc-s42
+rm "$C/model.safetensors" "$C/state.safetensors"   # stopped after its last checkpoint
+step || { cat "$T/step.log"; fail "resume"; }
+grep -q "pretrain: resumed from checkpoints/$(cat "$C/checkpoints/latest")" "$T/step.log" && grep -q "^+ dynacl pretrain --resume $C$" "$T/step.log" \
+    || { cat "$T/step.log"; fail "not resumed from the checkpoint"; }
+grep -q "^+ dynacl embed" "$T/step.log" || fail "the resumed run's new model was not embedded again"
+find "$C" -mindepth 1 ! -name config.json ! -name .task.lock -exec rm -rf {} +   # stopped before a checkpoint
+step || { cat "$T/step.log"; fail "restart"; }
+grep -q "pretrain: started" "$T/step.log" && grep -q -- "--out $C --force$" "$T/step.log" && [ -f "$C/state.safetensors" ] \
+    || { cat "$T/step.log"; fail "not started again"; }
+step && grep -q "pretrain: complete, skipped" "$T/step.log" && [ "$(grep -c '^+ dynacl' "$T/step.log")" = 0 ] \
+    || { cat "$T/step.log"; fail "a complete task ran something"; }
+sed -i 's/"epochs":\t1,/"epochs":\t2,/' "$C/config.json"   # a folder from other settings
+rm "$C/state.safetensors"
+rc=0; step || rc=$?
+[ $rc = 1 ] && grep -q "holds a run with epochs 2, this sweep wants 1" "$T/step.log" && [ -f "$C/model.safetensors" ] \
+    || { cat "$T/step.log"; fail "a run of other settings was not refused"; }
+sed -i 's/"epochs":\t2,/"epochs":\t1,/' "$C/config.json"
+exec 8> "$C/.task.lock"
+flock 8   # another task holds the folder
+rc=0; step || rc=$?
+[ $rc = 1 ] && grep -q "another task is working in $C" "$T/step.log" && [ ! -f "$C/state.safetensors" ] \
+    || { cat "$T/step.log"; fail "a busy folder was touched"; }
+exec 8>&-
 echo "PASS"
