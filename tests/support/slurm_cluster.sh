@@ -4,6 +4,7 @@
 # own) and starts munged, slurmctld and slurmd; slurm_down cancels its jobs and stops exactly
 # those daemons by pid. DIR and the folders above it must be reachable by all (munged checks).
 # Not a cluster for real work: no accounting (sacct), root only.
+# shellcheck shell=bash
 
 SLURM_PIDS=()
 
