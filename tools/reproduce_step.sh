@@ -44,8 +44,8 @@ config_value() { sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\"\{0,1\}\([^\",]*\)\
 # The trainer writes state.safetensors last, after model.safetensors, when a run ends.
 pretrain_complete() { [ -f "$1/model.safetensors" ] && [ -f "$1/state.safetensors" ]; }
 
-# An output is done when it exists and, for a pretrained run, is newer than the model.
-done_after() { [ -s "$1" ] && { [ "$M" = random ] || [ "$1" -nt "$R/model.safetensors" ]; }; }
+# An output is done when it exists and, for a pretrained run, is not older than the model.
+done_after() { [ -s "$1" ] && { [ "$M" = random ] || [ ! "$R/model.safetensors" -nt "$1" ]; }; }
 
 FIRST=${SEEDS%% *}
 task_outputs() {   # the files task P M S leaves when it is complete
@@ -150,7 +150,7 @@ task() {
 }
 
 finish() {
-    local missing=0 n P M S R runs
+    local missing=0 n p P M S R runs maps
     while IFS=$'\t' read -r n P M S; do
         R=$OUT/runs/$P/$M-s$S
         if ! task_complete; then
@@ -163,12 +163,15 @@ finish() {
         echo "reproduce_step.sh: $missing of $(wc -l < "$OUT/tasks.tsv") runs are incomplete; no tables written" >&2
         exit 1
     fi
-    for P in $PROTOCOLS; do
-        runs=()
-        while IFS=$'\t' read -r n p M S; do [ "$p" != "$P" ] || runs+=("$OUT/runs/$P/$M-s$S"); done < "$OUT/tasks.tsv"
+    for P in $PROTOCOLS; do   # this sweep's runs only, whatever else the folder holds
+        runs=() maps=()
+        while IFS=$'\t' read -r n p M S; do
+            [ "$p" = "$P" ] || continue
+            runs+=("$OUT/runs/$P/$M-s$S")
+            [ "$S" != "$FIRST" ] || maps+=("$OUT/tsne/$P/$M.csv")
+        done < "$OUT/tasks.tsv"
         say "[$P] figure and report"
-        run figure --out "$OUT/figure3-$P.png" --title "t-SNE of the balanced test subset ($DATASET, protocol $P)" \
-            "$OUT/tsne/$P"/*.csv
+        run figure --out "$OUT/figure3-$P.png" --title "t-SNE of the balanced test subset ($DATASET, protocol $P)" "${maps[@]}"
         "$BIN" report "${runs[@]}" --protocol "$P" --out "$OUT/report-$P" > "$OUT/report-$P.md.tmp"
         mv "$OUT/report-$P.md.tmp" "$OUT/report-$P.md"
     done
