@@ -73,7 +73,7 @@ wait_jobs() {   # wait_jobs IDS SECONDS: until squeue lists none of the jobs
 
 COMMON=(synthetic --quick --methods dynacl,cpc --seeds 42,53)
 echo "== local run"
-"$SRC/tools/reproduce.sh" "${COMMON[@]}" --out "$T/local" > "$T/local.out" 2>&1 || { tail -n 30 "$T/local.out"; fail "local run"; }
+timeout 600 "$SRC/tools/reproduce.sh" "${COMMON[@]}" --out "$T/local" > "$T/local.out" 2>&1 || { tail -n 30 "$T/local.out"; fail "local run"; }
 
 echo "== Slurm cluster"
 slurm_up "$T/slurm" || fail "could not start the local Slurm cluster"
@@ -86,7 +86,7 @@ read -r ARRAY FIN < "$T/sweep/slurm/jobs"
 grep -q "squeue -j $ARRAY,$FIN" "$T/submit1.out" && grep -q "sacct -j $ARRAY,$FIN" "$T/submit1.out" \
     || fail "the submission does not print the squeue/sacct commands for jobs $ARRAY,$FIN"
 grep -q "job array $ARRAY: 6 of 6 tasks (--array=1-6%2)" "$T/submit1.out" || fail "array of 6 tasks, 2 at a time"
-for _ in $(seq 600); do [ -f "$T/paused" ] && break; sleep 0.2; done
+for _ in $(seq 1500); do [ -f "$T/paused" ] && break; sleep 0.2; done
 [ -f "$T/paused" ] || fail "task 2 never reached its first checkpoint"
 [ -f "$TARGET/model.safetensors" ] && fail "task 2 finished before it could be cancelled"
 scancel "${ARRAY}_2"

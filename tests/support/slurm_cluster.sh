@@ -1,9 +1,10 @@
 # slurm_cluster.sh: a throw-away one-node Slurm cluster on localhost for tests (sourced, bash):
 # slurm_up DIR generates a munge key and a minimal slurm.conf for this machine's CPUs and memory
 # (no cgroups: proctrack/linuxproc, task/none; state, spool and logs in DIR; free ports of its
-# own) and starts munged, slurmctld and slurmd; slurm_down cancels its jobs and stops exactly
-# those daemons by pid. DIR and the folders above it must be reachable by all (munged checks).
-# Not a cluster for real work: no accounting (sacct), root only.
+# own) and starts munged, slurmctld and slurmd; slurm_down cancels its jobs, stops exactly
+# those daemons by pid, and kills what its jobs left (found by their SLURM_CONF). DIR and the
+# folders above it must be reachable by all (munged checks). Not a cluster for real work: no
+# accounting (sacct), root only.
 # shellcheck shell=bash
 
 SLURM_PIDS=()
@@ -91,12 +92,30 @@ slurm_alive() {
     [ -r "/proc/$1/stat" ] && read -r _ _ st _ < "/proc/$1/stat" 2> /dev/null && [ "$st" != Z ]
 }
 
-# Cancel every job of this cluster, wait (up to 30 s) for them to end, stop the daemons.
+# Processes of this cluster's jobs that do not descend from this shell: the job steps
+# (slurmstepd detaches from slurmd) and what they started, all with this cluster's SLURM_CONF.
+slurm_job_pids() {
+    local f p q pp
+    for f in /proc/[0-9]*/environ; do
+        p=${f#/proc/}
+        p=${p%/environ}
+        { tr '\0' '\n' < "$f"; } 2> /dev/null | grep -qxF "SLURM_CONF=$1" || continue
+        q=$p
+        while [ "$q" -gt 1 ] 2> /dev/null && [ "$q" != $$ ]; do
+            { read -r _ _ _ pp _ < "/proc/$q/stat"; } 2> /dev/null || break
+            q=$pp
+        done
+        [ "$q" = $$ ] || echo "$p"
+    done
+}
+
+# Cancel every job of this cluster, wait (up to 60 s) for them to end, stop the daemons, then
+# kill what of the jobs is left.
 slurm_down() {
-    local i k p
-    if [ -n "${SLURM_CONF:-}" ] && [ ${#SLURM_PIDS[@]} -ge 3 ]; then
+    local i k p conf=${SLURM_CONF:-}
+    if [ -n "$conf" ] && [ ${#SLURM_PIDS[@]} -ge 3 ]; then
         scancel --quiet --full --user="$(id -un)" 2> /dev/null || true
-        for i in $(seq 150); do [ -z "$(squeue -h 2> /dev/null)" ] && break; sleep 0.2; done
+        for i in $(seq 300); do [ -z "$(squeue -h 2> /dev/null)" ] && break; sleep 0.2; done
     fi
     for ((k = ${#SLURM_PIDS[@]} - 1; k >= 0; k--)); do   # slurmd, slurmctld, then munged
         p=${SLURM_PIDS[$k]}
@@ -106,4 +125,7 @@ slurm_down() {
         wait "$p" 2> /dev/null || true
     done
     SLURM_PIDS=()
+    if [ -n "$conf" ]; then
+        for p in $(slurm_job_pids "$conf"); do kill -9 "$p" 2> /dev/null || true; done
+    fi
 }
