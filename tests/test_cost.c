@@ -11,7 +11,7 @@
 
 #include "cost/dc_cost.h"
 #include "dc/dc.h"
-#include "dc/dc_dataset.h"
+#include "data/dc_dataset.h"
 #include "dc/dc_npy.h"
 #include "dc/dc_safetensors.h"
 #include "dc_baseline_test.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dc/dc_harth.h"
+#include "data/dc_harth.h"
 #include "dc_test.h"
 
 static dc_harth *parse_ok(const char *csv) {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
-#include "dc/dc_dataset.h"
+#include "data/dc_dataset.h"
 #include "dc_baseline_test.h"
 #include "dc_test.h"
 #include "infots/dc_infots.h"

@@ -19,12 +19,12 @@
 #include <unistd.h>
 
 #include "dc/dc.h"
-#include "dc/dc_dataset.h"
-#include "dc/dc_edf.h"
+#include "data/dc_dataset.h"
+#include "data/dc_edf.h"
 #include "dc/dc_npy.h"
-#include "dc/dc_prepare.h"
+#include "data/dc_prepare.h"
 #include "dc/dc_sha256.h"
-#include "dc/dc_wfdb.h"
+#include "data/dc_wfdb.h"
 #include "dc_test.h"
 
 #define PI 3.14159265358979323846

@@ -9,6 +9,8 @@
 #include "dc/dc.h"
 #include "dc/dc_atomic.h"
 #include "eval_tools.h"
+#include "plot_png.h"
+#include "report.h"
 #include "tool_common.h"
 #include "train/dc_train.h"
 

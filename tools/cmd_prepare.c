@@ -9,8 +9,8 @@
 #include <cjson/cJSON.h>
 
 #include "dc/dc.h"
-#include "dc/dc_dataset.h"
-#include "dc/dc_prepare.h"
+#include "data/dc_dataset.h"
+#include "data/dc_prepare.h"
 #include "tool_common.h"
 
 static volatile sig_atomic_t g_interrupted = 0;

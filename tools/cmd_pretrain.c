@@ -9,7 +9,7 @@
 
 #include "dc/dc.h"
 #include "dc/dc_atomic.h"
-#include "dc/dc_dataset.h"
+#include "data/dc_dataset.h"
 #include "eval/dc_eval.h"
 #include "pretrain_config.h"
 #include "tool_common.h"

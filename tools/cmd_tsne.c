@@ -7,6 +7,7 @@
 #include "dc/dc.h"
 #include "dc/dc_npy.h"
 #include "eval_tools.h"
+#include "plot_png.h"
 #include "tool_common.h"
 
 static int write_csv(const char *path, const char *method, const char *dataset, const char *protocol, int n_classes,

@@ -15,7 +15,7 @@
 #ifndef DC_TRAIN_H
 #define DC_TRAIN_H
 
-#include "dc/dc_dataset.h"
+#include "data/dc_dataset.h"
 #include "train/dc_model.h"
 
 #ifdef __cplusplus
