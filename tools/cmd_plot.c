@@ -71,10 +71,12 @@ int cmd_plot(int argc, char **argv) {
     if (run_curves_read(run, &c) != DC_OK) return dc_tool_fail("plot", "reading the run");
     if (c.partial_tail) fprintf(stderr, "dynacl plot: note: the last line of metrics.jsonl is incomplete and left out\n");
     char ttl[512], note[128];
+    char seed[40] = "";
+    if (c.seed >= 0) snprintf(seed, sizeof seed, ", seed %lld", c.seed);
     if (title) snprintf(ttl, sizeof ttl, "%s", title);
-    else if (c.model[0] && c.seed >= 0)
-        snprintf(ttl, sizeof ttl, "%s, %s (%s), seed %lld: training", et_pretty_method(c.model),
-                 et_pretty_dataset(c.dataset), c.protocol[0] ? c.protocol : "?", c.seed);
+    else if (c.model[0])
+        snprintf(ttl, sizeof ttl, "%s, %s (%s)%s: training", et_pretty_method(c.model), c.dataset[0] ? et_pretty_dataset(c.dataset) : "?",
+                 c.protocol[0] ? c.protocol : "?", seed);
     else snprintf(ttl, sizeof ttl, "%.400s: training", run);
     dc_line_panel p[3];
     build_panels(&c, p, note, sizeof note);

@@ -68,10 +68,11 @@ typedef struct dc_line_panel {
     int n_series;
     int log_y;                       /* 1: log10 axis when every value is > 0 and they span > 10x */
     const char *empty;               /* shown when no series has a finite point (NULL: "no data") */
-    const char *note;                /* NULL or a line in the panel's top left (e.g. the best value) */
+    const char *note;                /* NULL or one line in a free corner (e.g. the best value) */
 } dc_line_panel;
 /* Panels stacked top to bottom, 800 units wide, sharing one x range, xlabel under the last;
- * a legend in each panel's top right names its series. areas: NULL or room for n. */
+ * a legend names each panel's series, in the corner that hides the least data. areas: NULL
+ * or room for n. */
 dc_status dc_plot_lines_file(const char *path, const dc_line_panel *panels, int n, const char *xlabel, const char *title,
                              dc_plot_area *areas);
 

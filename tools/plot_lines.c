@@ -81,17 +81,64 @@ static void stroke_series(cairo_t *cr, const dc_plot_area *a, const dc_series *s
     cairo_fill(cr);
 }
 
-static void draw_legend(cairo_t *cr, const dc_plot_area *a, const dc_line_panel *p) {
+/* How much of the panel's data lies in the box (x, y, w, h): its points and 8 samples along
+ * each segment between two of them. */
+static int64_t data_in_box(const dc_plot_area *a, const dc_line_panel *p, double x, double y, double w, double h) {
+    int64_t n = 0;
+    for (int k = 0; k < p->n_series; k++) {
+        const dc_series *s = &p->series[k];
+        double px = NAN, py = NAN;
+        for (int64_t i = 0; i < s->n; i++) {
+            if (!usable(s, i, a->log_y)) {
+                px = NAN;
+                continue;
+            }
+            double fx, fy;
+            dc_plot_area_map(a, s->x[i], s->y[i], &fx, &fy);
+            for (int t = isnan(px) ? 8 : 1; t <= 8; t++) {
+                double qx = isnan(px) ? fx : px + (fx - px) * t / 8.0, qy = isnan(px) ? fy : py + (fy - py) * t / 8.0;
+                n += qx >= x && qx <= x + w && qy >= y && qy <= y + h;
+            }
+            px = fx, py = fy;
+        }
+    }
+    return n;
+}
+
+/* The corner for a w x h box that covers the least data, top right first, leaving out the
+ * corner `taken` (-1: none); returns the corner and its top left in (x, y). */
+static int best_corner(const dc_plot_area *a, const dc_line_panel *p, double w, double h, int taken, double *x, double *y) {
+    const double cx[4] = {a->x + a->w - w - 8, a->x + a->w - w - 8, a->x + 8, a->x + 8};
+    const double cy[4] = {a->y + 8, a->y + a->h - h - 8, a->y + a->h - h - 8, a->y + 8};
+    int64_t least = -1;
+    int best = 0;
+    for (int c = 0; c < 4; c++) {
+        if (c == taken) continue;
+        int64_t cover = data_in_box(a, p, cx[c], cy[c], w, h);
+        if (least < 0 || cover < least) least = cover, best = c;
+    }
+    *x = cx[best], *y = cy[best];
+    return best;
+}
+
+static void white_box(cairo_t *cr, double x, double y, double w, double h) {
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
+    cairo_fill(cr);
+}
+
+/* The legend of the named series in the corner that hides the least data; returns that
+ * corner (-1: no legend). */
+static int draw_legend(cairo_t *cr, const dc_plot_area *a, const dc_line_panel *p) {
     double w = 0, line = FS * 1.45;
     int n = 0;
     for (int k = 0; k < p->n_series; k++)
         if (p->series[k].name && p->series[k].n > 0) w = fmax(w, pl_text_width(cr, p->series[k].name, FS, 0)), n++;
-    if (!n) return;
+    if (!n) return -1;
     w += 40;
-    double x = a->x + a->w - w - 8, y = a->y + 8, h = n * line + 8;
-    cairo_rectangle(cr, x, y, w, h);
-    cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
-    cairo_fill(cr);
+    double h = n * line + 8, x, y;
+    int corner = best_corner(a, p, w, h, -1, &x, &y);
+    white_box(cr, x, y, w, h);
     pl_rect(cr, x, y, w, h, pl_light);
     for (int k = 0, row = 0; k < p->n_series; k++) {
         const dc_series *s = &p->series[k];
@@ -110,6 +157,7 @@ static void draw_legend(cairo_t *cr, const dc_plot_area *a, const dc_line_panel 
         }
         pl_text(cr, x + 34, mid - 0.6 * FS, s->name, FS, 0, -1, pl_black);
     }
+    return corner;
 }
 
 /* Frame, grid lines, ticks (x labels only when labels_x), the series, legend, note. */
@@ -163,8 +211,13 @@ static void draw_panel(cairo_t *cr, const dc_plot_area *a, const dc_line_panel *
         for (int k = 0; k < p->n_series; k++)
             if (!!p->series[k].faint == !pass) stroke_series(cr, a, &p->series[k]);
     cairo_restore(cr);
-    draw_legend(cr, a, p);
-    if (p->note) pl_text(cr, a->x + 8, a->y + 8, p->note, FS, 0, -1, pl_frame);
+    int taken = draw_legend(cr, a, p);
+    if (p->note) { /* in another corner that hides little, on a light white box */
+        double w = pl_text_width(cr, p->note, FS, 0) + 8, h = FS * 1.4, x, y;
+        best_corner(a, p, w, h, taken, &x, &y);
+        white_box(cr, x, y, w, h);
+        pl_text(cr, x + 4, y + 0.15 * FS, p->note, FS, 0, -1, pl_frame);
+    }
 }
 
 static dc_status check_panels(const dc_line_panel *panels, int n) {

@@ -2,6 +2,8 @@
  * RUN/metrics.jsonl (docs/TRAINING.md: logged steps, epoch means and learning rates,
  * validation passes with their clustering J) and the run's names from RUN/config.json.
  * Reading only; the trainer (models/train) writes these files. Not drawing (plot.h).
+ * It parses metrics.jsonl itself, as report.c does; once models/train offers a run-folder
+ * reader (the dc_run_* API under way), this should read through it.
  *
  *     run_curves c;
  *     if (run_curves_read("runs/harth42", &c) != DC_OK) fail(dc_last_error());
