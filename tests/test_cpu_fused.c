@@ -2,7 +2,8 @@
  * of 32 features, the encoder's 952 x 156 -> 128 layer) against `cpu-ref`, which composes the
  * same functions from generic ops: MP-Xent in its three anchor rules, the margin loss with the
  * authors' constant pseudo-labels and with 0/1 labels, and LINEAR_BN forward and backward; and
- * the two whole-buffer kernels against their definitions: AdamW and the Philox RNG fill. The
+ * the two whole-buffer kernels against their definitions: AdamW and the Philox RNG fill; and
+ * float32 cross-entropy (TS2Vec's losses) at a contrastive logit matrix's size. The
  * op-case table covers the same ops at small sizes (parity, finite differences); this covers the
  * tiling of the training sizes (many tile blocks, edge blocks, row chunks). ctest runs it once
  * per instruction set (DC_CPU_ISA = default, avx2, generic), like test_cpu_gemm.
@@ -46,7 +47,20 @@ static dc_tensor *b_lbn(dc_ctx *c, dc_tensor **in, int v) {
     return dc_sum_all(c, dc_mul(c, y, dc_sigmoid(c, y)));
 }
 
+static dc_tensor *b_ce(dc_ctx *c, dc_tensor **in, int v) {
+    /* targets r*7 mod C, every 13th row out of range (it contributes nothing) */
+    int64_t R = in[0]->shape[0], C = in[0]->shape[1];
+    int32_t *t = malloc((size_t)R * sizeof *t);
+    ck_assert(t);
+    for (int64_t r = 0; r < R; r++) t[r] = r % 13 == 5 ? -1 : (int32_t)((r * 7) % C);
+    dc_tensor *tt = dc_tensor_from_host(c, DC_I32, 1, &R, t);
+    free(t);
+    return dc_cross_entropy(c, dc_scale(c, in[0], 6.0), tt);
+}
+
 static const fused_case k_cases[] = {
+    {"cross_entropy_952x237", b_ce, 0, 1, {{952, 237}}, 1, 2e-6},
+    {"cross_entropy_40x15", b_ce, 0, 1, {{40, 15}}, 1, 2e-6},
     {"mpxent_authors_952", b_mpx, 0, 1, {{952, 32}}, 1, 2e-5},
     {"mpxent_within_seq_952", b_mpx, 1, 1, {{952, 32}}, 1, 2e-5},
     {"mpxent_single_2400", b_mpx, 2, 1, {{2400, 32}}, 1, 2e-5},

@@ -5,7 +5,8 @@ For each shape (B x T x D) it runs `dynacl bench --json -` for the shape and the
 identical step in PyTorch on the same machine and thread count: the shared encoder
 3 x [Conv1d(kernel 1) -> BatchNorm1d -> ReLU], D -> 128 -> 64 -> 32 (docs/METHOD.md §2), MP-Xent
 on the flattened (N, 32) batch with tau 0.5 (docs/METHOD.md §3), AdamW (lr 1e-3, weight decay
-0.01), B = 8, float32. It prints both medians and dynacl's speed-up per shape.
+0.01), B = 8, float32. It prints both medians and dynacl's speed-up per shape, and the same for the minimum step times
+(steadier on a machine that other jobs load).
 
     tools/bench_vs_torch.py                         # CPU, all three shapes, threads = CPUs
     tools/bench_vs_torch.py --device cuda --graph   # GPU: dynacl's cuda backend vs torch on cuda
@@ -130,7 +131,8 @@ def main():
     print("dynacl %s (backend %s%s) vs PyTorch %s (%s), %d thread%s, %d steps after %d warm-up, load average %.2f"
           % (args.dynacl, args.backend, "+graph" if args.graph else "", torch.__version__, args.device, args.threads,
              "" if args.threads == 1 else "s", args.steps, args.warmup, load0[0]), flush=True)
-    print("%-9s %-12s %12s %12s %8s" % ("shape", "B x T x D", "dynacl ms", "torch ms", "ratio"), flush=True)
+    print("%-9s %-12s %12s %12s %8s   %s" % ("shape", "B x T x D", "dynacl ms", "torch ms", "ratio",
+                                         "minimums: dynacl, torch, ratio"), flush=True)
     rows = []
     for name in shapes:
         B, T, D = SHAPES[name]
@@ -142,12 +144,15 @@ def main():
             th += torch_step_times(torch, (B, T, D), args.steps, args.warmup, args.device)
         dc_ms, th_ms = statistics.median(dc_meds), statistics.median(th)
         row = {"shape": name, "B": B, "T": T, "D": D, "dynacl_ms_median": dc_ms, "dynacl_ms_min": min(dc_mins),
-               "torch_ms_median": th_ms, "torch_ms_min": min(th), "ratio": th_ms / dc_ms}
+               "torch_ms_median": th_ms, "torch_ms_min": min(th), "ratio": th_ms / dc_ms,
+               "ratio_of_minimums": min(th) / min(dc_mins)}
         rows.append(row)
-        print("%-9s %-12s %12.3f %12.3f %7.2fx" % (name, "%dx%dx%d" % (B, T, D), dc_ms, th_ms, row["ratio"]),
-              flush=True)
+        print("%-9s %-12s %12.3f %12.3f %7.2fx   %.3f, %.3f, %.2fx"
+              % (name, "%dx%dx%d" % (B, T, D), dc_ms, th_ms, row["ratio"], min(dc_mins), min(th),
+                 row["ratio_of_minimums"]), flush=True)
     load1 = os.getloadavg()
-    print("load average at the end %.2f (ratios from one run; timings on a loaded machine are noisy)" % load1[0])
+    print("load average at the end %.2f. Ratios are of medians (of minimums on the right) from one run; on a "
+          "loaded machine the medians are noisy and the minimums closer to what an idle one gives." % load1[0])
     if args.json:
         out = {"tool": "bench_vs_torch.py", "date_utc": started.isoformat(timespec="seconds"),
                "machine": platform.processor() or platform.machine(), "device": args.device,

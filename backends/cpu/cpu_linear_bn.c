@@ -9,8 +9,8 @@
  *             istd (g - mean(g) - xhat mean(g xhat)) (training) or gamma istd g (eval), with
  *             per-chunk sums of dh for db; dW += dh^T x and dx = dh W (GEMMs)
  *
- * Statistics accumulate in double per chunk of CHUNK rows and are reduced in chunk order, so
- * results do not depend on the thread count. The per-element loops exist in plain C and, for
+ * Sums run in T within a chunk of CHUNK rows and in double across chunks, in chunk order, so
+ * results do not depend on the thread count; float32 does its per-element arithmetic in float. The per-element loops exist in plain C and, for
  * float32, in AVX2 and AVX-512 builds of the same code (cpu_simd.h picks one).
  */
 #include <math.h>
@@ -21,24 +21,27 @@
 
 #define CHUNK 64
 
-/* The per-chunk loops, written once for T and an ISA attribute. */
+/* The per-chunk loops, written once for T and an ISA attribute. Within a chunk they sum in T
+ * (into acc) and hand the chunk's sums on as double. */
 #define BN_LOOPS(T, SUF, ATTR)                                                                                \
-    ATTR static void fwd_sum##SUF(T *h, const T *b, int64_t rows, int64_t C, double *s) {                     \
-        for (int64_t c = 0; c < C; c++) s[c] = 0;                                                            \
+    ATTR static void fwd_sum##SUF(T *h, const T *b, int64_t rows, int64_t C, T *acc, double *s) {             \
+        for (int64_t c = 0; c < C; c++) acc[c] = 0;                                                          \
         for (int64_t r = 0; r < rows; r++)                                                                   \
             for (int64_t c = 0; c < C; c++) {                                                                \
                 T v = h[r * C + c] + b[c];                                                                   \
                 h[r * C + c] = v;                                                                            \
-                s[c] += (double)v;                                                                           \
+                acc[c] += v;                                                                                 \
             }                                                                                                \
+        for (int64_t c = 0; c < C; c++) s[c] = (double)acc[c];                                               \
     }                                                                                                        \
-    ATTR static void fwd_sq##SUF(const T *h, int64_t rows, int64_t C, const double *mean, double *s) {        \
-        for (int64_t c = 0; c < C; c++) s[c] = 0;                                                            \
+    ATTR static void fwd_sq##SUF(const T *h, int64_t rows, int64_t C, const T *mean, T *acc, double *s) {     \
+        for (int64_t c = 0; c < C; c++) acc[c] = 0;                                                          \
         for (int64_t r = 0; r < rows; r++)                                                                   \
             for (int64_t c = 0; c < C; c++) {                                                                \
-                double d = (double)h[r * C + c] - mean[c];                                                   \
-                s[c] += d * d;                                                                               \
+                T d = h[r * C + c] - mean[c];                                                                \
+                acc[c] += d * d;                                                                             \
             }                                                                                                \
+        for (int64_t c = 0; c < C; c++) s[c] = (double)acc[c];                                               \
     }                                                                                                        \
     ATTR static void fwd_apply##SUF(const T *h, T *y, int64_t rows, int64_t C, const T *scale, const T *shift, \
                                     int relu) {                                                              \
@@ -48,30 +51,32 @@
                 y[r * C + c] = (relu && v < 0) ? (T)0 : v;                                                   \
             }                                                                                                \
     }                                                                                                        \
-    ATTR static void bwd_sums##SUF(const T *gy, const T *h, const T *y, int64_t rows, int64_t C,             \
-                                   const double *mean, const double *istd, int relu, double *sg, double *sgx) { \
-        for (int64_t c = 0; c < C; c++) sg[c] = sgx[c] = 0;                                                  \
+    ATTR static void bwd_sums##SUF(const T *gy, const T *h, const T *y, int64_t rows, int64_t C, const T *mean, \
+                                   const T *istd, int relu, T *acc, double *sg, double *sgx) {                 \
+        for (int64_t c = 0; c < 2 * C; c++) acc[c] = 0;                                                      \
         for (int64_t r = 0; r < rows; r++)                                                                   \
             for (int64_t c = 0; c < C; c++) {                                                                \
                 const int64_t k = r * C + c;                                                                 \
-                double g = (relu && !(y[k] > 0)) ? 0.0 : (double)gy[k];                                      \
-                sg[c] += g;                                                                                  \
-                sgx[c] += g * (((double)h[k] - mean[c]) * istd[c]);                                          \
+                T g = (relu && !(y[k] > 0)) ? (T)0 : gy[k];                                                  \
+                acc[c] += g;                                                                                 \
+                acc[C + c] += g * ((h[k] - mean[c]) * istd[c]);                                              \
             }                                                                                                \
+        for (int64_t c = 0; c < C; c++) sg[c] = (double)acc[c], sgx[c] = (double)acc[C + c];                 \
     }                                                                                                        \
     ATTR static void bwd_dh##SUF(const T *gy, const T *h, const T *y, T *dh, int64_t rows, int64_t C,        \
-                                 const double *k1, const double *msg, const double *msgx, const double *mean, \
-                                 const double *istd, int relu, int training, double *sdh) {                  \
-        for (int64_t c = 0; c < C; c++) sdh[c] = 0;                                                          \
+                                 const T *k1, const T *msg, const T *msgx, const T *mean, const T *istd,      \
+                                 int relu, int training, T *acc, double *sdh) {                              \
+        for (int64_t c = 0; c < C; c++) acc[c] = 0;                                                          \
         for (int64_t r = 0; r < rows; r++)                                                                   \
             for (int64_t c = 0; c < C; c++) {                                                                \
                 const int64_t k = r * C + c;                                                                 \
-                double g = (relu && !(y[k] > 0)) ? 0.0 : (double)gy[k];                                      \
-                double xh = ((double)h[k] - mean[c]) * istd[c];                                              \
-                T d = (T)(training ? k1[c] * (g - msg[c] - xh * msgx[c]) : k1[c] * g);                       \
+                T g = (relu && !(y[k] > 0)) ? (T)0 : gy[k];                                                  \
+                T xh = (h[k] - mean[c]) * istd[c];                                                           \
+                T d = training ? k1[c] * (g - msg[c] - xh * msgx[c]) : k1[c] * g;                            \
                 dh[k] = d;                                                                                   \
-                sdh[c] += (double)d;                                                                         \
+                acc[c] += d;                                                                                 \
             }                                                                                                \
+        for (int64_t c = 0; c < C; c++) sdh[c] = (double)acc[c];                                             \
     }
 
 BN_LOOPS(float, _f32, )
@@ -82,13 +87,13 @@ BN_LOOPS(float, _f32_avx512, CPU_AVX512)
 #endif
 
 typedef struct bn_loops_f32 {
-    void (*fwd_sum)(float *, const float *, int64_t, int64_t, double *);
-    void (*fwd_sq)(const float *, int64_t, int64_t, const double *, double *);
+    void (*fwd_sum)(float *, const float *, int64_t, int64_t, float *, double *);
+    void (*fwd_sq)(const float *, int64_t, int64_t, const float *, float *, double *);
     void (*fwd_apply)(const float *, float *, int64_t, int64_t, const float *, const float *, int);
-    void (*bwd_sums)(const float *, const float *, const float *, int64_t, int64_t, const double *, const double *,
-                     int, double *, double *);
-    void (*bwd_dh)(const float *, const float *, const float *, float *, int64_t, int64_t, const double *,
-                   const double *, const double *, const double *, const double *, int, int, double *);
+    void (*bwd_sums)(const float *, const float *, const float *, int64_t, int64_t, const float *, const float *, int,
+                     float *, double *, double *);
+    void (*bwd_dh)(const float *, const float *, const float *, float *, int64_t, int64_t, const float *,
+                   const float *, const float *, const float *, const float *, int, int, float *, double *);
 } bn_loops_f32;
 
 static bn_loops_f32 loops_f32(void) {
@@ -111,6 +116,8 @@ static void reduce_chunks(const double *part, int64_t nch, int64_t C, double *ou
 }
 
 #define CHUNK_ROWS(ch) (R - (ch) * CHUNK < CHUNK ? R - (ch) * CHUNK : CHUNK)
+/* the chunk's loop, float32 through the ISA's build, float64 plain */
+#define LOOP(name, ...) (f32 ? (void)lf.name(__VA_ARGS__) : (void)name##_f64(__VA_ARGS__))
 
 dc_status cpu_linear_bn(dc_backend *be, const dc_kernel_args *a) {
     const dc_tensor *x = a->in[0], *W = a->in[1];
@@ -118,10 +125,10 @@ dc_status cpu_linear_bn(dc_backend *be, const dc_kernel_args *a) {
     const int training = (int)a->p.i[0], relu = (int)a->p.i[1];
     const double mom = a->p.f[0], eps = a->p.f[1];
     const size_t es = dc_dtype_size(x->dtype);
-    double *part = cpu_scratch(CPU_SCR_K1, (size_t)((nch + 3) * C) * sizeof(double));
-    void *ss = cpu_scratch(CPU_SCR_K2, (size_t)(2 * C) * es);
-    if (!part || !ss) return dc_fail(DC_ERR_OOM, "linear_bn: out of host memory");
-    double *mean_d = part + nch * C, *istd_d = mean_d + C, *tmp = istd_d + C;
+    double *part = cpu_scratch(CPU_SCR_K1, (size_t)((nch + 2) * C) * sizeof(double));
+    void *tv = cpu_scratch(CPU_SCR_K2, (size_t)((nch + 3) * C) * es);
+    if (!part || !tv) return dc_fail(DC_ERR_OOM, "linear_bn: out of host memory");
+    double *mean_d = part + nch * C, *tmp = mean_d + C;
     const int par = R * C >= CPU_PAR_MIN;
     const bn_loops_f32 lf = loops_f32();
     CPU_FLOAT_SWITCH(x->dtype, {
@@ -129,45 +136,45 @@ dc_status cpu_linear_bn(dc_backend *be, const dc_kernel_args *a) {
                 *bt = CPU_PTR(a->in[4]);
         T *rm = CPU_PTR(a->in[5]), *rv = CPU_PTR(a->in[6]);
         T *y = CPU_PTR(a->out[0]), *h = CPU_PTR(a->out[1]), *mean = CPU_PTR(a->out[2]), *istd = CPU_PTR(a->out[3]);
-        T *scale = ss, *shift = scale + C;
+        T *scale = tv, *shift = scale + C, *mean_t = shift + C, *acc = mean_t + C; /* acc: C per chunk */
         const int f32 = sizeof(T) == 4;
         if (f32) cpu_sgemm(0, 1, R, C, K, 1.0f, (const float *)px, K, (const float *)pw, K, 0.0f, (float *)h, C);
         else cpu_dgemm(0, 1, R, C, K, 1.0, (const double *)px, K, (const double *)pw, K, 0.0, (double *)h, C);
         _Pragma("omp parallel if(par)")
         {
             _Pragma("omp for schedule(static)")
-            for (int64_t ch = 0; ch < nch; ch++) {
-                T *hc = h + ch * CHUNK * C;
-                if (f32) lf.fwd_sum((float *)hc, (const float *)b, CHUNK_ROWS(ch), C, part + ch * C);
-                else fwd_sum_f64((double *)hc, (const double *)b, CHUNK_ROWS(ch), C, part + ch * C);
-            }
+            for (int64_t ch = 0; ch < nch; ch++)
+                LOOP(fwd_sum, (void *)(h + ch * CHUNK * C), (const void *)b, CHUNK_ROWS(ch), C, (void *)(acc + ch * C),
+                     part + ch * C);
             _Pragma("omp single")
             {
                 reduce_chunks(part, nch, C, mean_d);
-                for (int64_t c = 0; c < C; c++) mean_d[c] = training ? mean_d[c] / (double)R : (double)rm[c];
+                for (int64_t c = 0; c < C; c++) {
+                    mean_d[c] = training ? mean_d[c] / (double)R : (double)rm[c];
+                    mean_t[c] = (T)mean_d[c];
+                }
             }
             if (training) {
                 _Pragma("omp for schedule(static)")
-                for (int64_t ch = 0; ch < nch; ch++) {
-                    const T *hc = h + ch * CHUNK * C;
-                    if (f32) lf.fwd_sq((const float *)hc, CHUNK_ROWS(ch), C, mean_d, part + ch * C);
-                    else fwd_sq_f64((const double *)hc, CHUNK_ROWS(ch), C, mean_d, part + ch * C);
-                }
+                for (int64_t ch = 0; ch < nch; ch++)
+                    LOOP(fwd_sq, (const void *)(h + ch * CHUNK * C), CHUNK_ROWS(ch), C, (const void *)mean_t,
+                         (void *)(acc + ch * C), part + ch * C);
             }
             _Pragma("omp single")
             {
                 if (training) reduce_chunks(part, nch, C, tmp);
                 for (int64_t c = 0; c < C; c++) {
+                    double is;
                     if (training) {
                         double var = tmp[c] / (double)R;
-                        istd_d[c] = 1.0 / sqrt(var + eps);
+                        is = 1.0 / sqrt(var + eps);
                         rm[c] = (T)((1.0 - mom) * rm[c] + mom * mean_d[c]);
                         rv[c] = (T)((1.0 - mom) * rv[c] + mom * var * (double)R / (double)(R - 1));
                     } else {
-                        istd_d[c] = 1.0 / sqrt((double)rv[c] + eps);
+                        is = 1.0 / sqrt((double)rv[c] + eps);
                     }
-                    mean[c] = (T)mean_d[c];
-                    istd[c] = (T)istd_d[c];
+                    mean[c] = mean_t[c];
+                    istd[c] = (T)is;
                     scale[c] = g[c] * istd[c];
                     shift[c] = bt[c] - mean[c] * scale[c];
                 }
@@ -175,12 +182,8 @@ dc_status cpu_linear_bn(dc_backend *be, const dc_kernel_args *a) {
             _Pragma("omp for schedule(static)")
             for (int64_t ch = 0; ch < nch; ch++) {
                 const int64_t o = ch * CHUNK * C;
-                if (f32)
-                    lf.fwd_apply((const float *)h + o, (float *)y + o, CHUNK_ROWS(ch), C, (const float *)scale,
-                                 (const float *)shift, relu);
-                else
-                    fwd_apply_f64((const double *)h + o, (double *)y + o, CHUNK_ROWS(ch), C, (const double *)scale,
-                                  (const double *)shift, relu);
+                LOOP(fwd_apply, (const void *)(h + o), (void *)(y + o), CHUNK_ROWS(ch), C, (const void *)scale,
+                     (const void *)shift, relu);
             }
         }
     });
@@ -192,56 +195,46 @@ dc_status cpu_linear_bn_back(dc_backend *be, const dc_kernel_args *a) {
     const int64_t R = x->shape[0], K = x->shape[1], C = W->shape[0], nch = (R + CHUNK - 1) / CHUNK;
     const int training = (int)a->p.i[0], relu = (int)a->p.i[1];
     const size_t es = dc_dtype_size(x->dtype);
-    double *part = cpu_scratch(CPU_SCR_K1, (size_t)((2 * nch + 6) * C) * sizeof(double));
+    double *part = cpu_scratch(CPU_SCR_K1, (size_t)((2 * nch + 3) * C) * sizeof(double));
     void *dhv = cpu_scratch(CPU_SCR_K0, (size_t)(R * C) * es);
-    if (!part || !dhv) return dc_fail(DC_ERR_OOM, "linear_bn backward: out of host memory");
-    double *part2 = part + nch * C, *v = part2 + nch * C;
-    double *mean_d = v, *istd_d = v + C, *k1 = v + 2 * C, *msg = v + 3 * C, *msgx = v + 4 * C, *tmp = v + 5 * C;
+    void *tv = cpu_scratch(CPU_SCR_K2, (size_t)((2 * nch + 5) * C) * es);
+    if (!part || !dhv || !tv) return dc_fail(DC_ERR_OOM, "linear_bn backward: out of host memory");
+    double *part2 = part + nch * C, *sg = part2 + nch * C, *sgx = sg + C, *tmp = sgx + C;
     const int par = R * C >= CPU_PAR_MIN;
     const bn_loops_f32 lf = loops_f32();
     CPU_FLOAT_SWITCH(x->dtype, {
         const T *gy = CPU_PTR(gyt), *px = CPU_PTR(x), *pw = CPU_PTR(W), *h = CPU_PTR(a->in[3]), *y = CPU_PTR(a->in[4]);
         const T *g = CPU_PTR(a->in[5]), *mean = CPU_PTR(a->in[6]), *istd = CPU_PTR(a->in[7]);
         T *dW = CPU_PTR(a->out[0]), *db = CPU_PTR(a->out[1]), *dg = CPU_PTR(a->out[2]), *dbt = CPU_PTR(a->out[3]);
-        T *dh = dhv;
+        T *dh = dhv, *k1 = tv, *msg = k1 + C, *msgx = msg + C, *acc = msgx + C; /* acc: 2C per chunk */
         const int f32 = sizeof(T) == 4;
-        for (int64_t c = 0; c < C; c++) {
-            mean_d[c] = mean[c];
-            istd_d[c] = istd[c];
-            k1[c] = (double)g[c] * istd[c];
-        }
+        for (int64_t c = 0; c < C; c++) k1[c] = (T)((double)g[c] * istd[c]);
         _Pragma("omp parallel if(par)")
         {
             _Pragma("omp for schedule(static)")
             for (int64_t ch = 0; ch < nch; ch++) {
                 const int64_t o = ch * CHUNK * C;
-                if (f32)
-                    lf.bwd_sums((const float *)gy + o, (const float *)h + o, (const float *)y + o, CHUNK_ROWS(ch), C,
-                                mean_d, istd_d, relu, part + ch * C, part2 + ch * C);
-                else
-                    bwd_sums_f64((const double *)gy + o, (const double *)h + o, (const double *)y + o, CHUNK_ROWS(ch),
-                                 C, mean_d, istd_d, relu, part + ch * C, part2 + ch * C);
+                LOOP(bwd_sums, (const void *)(gy + o), (const void *)(h + o), (const void *)(y + o), CHUNK_ROWS(ch), C,
+                     (const void *)mean, (const void *)istd, relu, (void *)(acc + 2 * ch * C), part + ch * C,
+                     part2 + ch * C);
             }
             _Pragma("omp single")
             {
-                reduce_chunks(part, nch, C, msg);
-                reduce_chunks(part2, nch, C, msgx);
+                reduce_chunks(part, nch, C, sg);
+                reduce_chunks(part2, nch, C, sgx);
                 for (int64_t c = 0; c < C; c++) {
-                    dbt[c] = (T)(dbt[c] + msg[c]);
-                    dg[c] = (T)(dg[c] + msgx[c]);
-                    msg[c] /= (double)R;
-                    msgx[c] /= (double)R;
+                    dbt[c] = (T)(dbt[c] + sg[c]);
+                    dg[c] = (T)(dg[c] + sgx[c]);
+                    msg[c] = (T)(sg[c] / (double)R);
+                    msgx[c] = (T)(sgx[c] / (double)R);
                 }
             }
             _Pragma("omp for schedule(static)")
             for (int64_t ch = 0; ch < nch; ch++) {
                 const int64_t o = ch * CHUNK * C;
-                if (f32)
-                    lf.bwd_dh((const float *)gy + o, (const float *)h + o, (const float *)y + o, (float *)dh + o,
-                              CHUNK_ROWS(ch), C, k1, msg, msgx, mean_d, istd_d, relu, training, part + ch * C);
-                else
-                    bwd_dh_f64((const double *)gy + o, (const double *)h + o, (const double *)y + o, (double *)dh + o,
-                               CHUNK_ROWS(ch), C, k1, msg, msgx, mean_d, istd_d, relu, training, part + ch * C);
+                LOOP(bwd_dh, (const void *)(gy + o), (const void *)(h + o), (const void *)(y + o), (void *)(dh + o),
+                     CHUNK_ROWS(ch), C, (const void *)k1, (const void *)msg, (const void *)msgx, (const void *)mean,
+                     (const void *)istd, relu, training, (void *)(acc + 2 * ch * C), part + ch * C);
             }
         }
         reduce_chunks(part, nch, C, tmp);

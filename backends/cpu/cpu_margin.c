@@ -30,12 +30,7 @@
 #include "cpu_mpxent.h"
 #include "cpu_pairs.h"
 #include "cpu_simd.h"
-
-#if defined(__GNUC__) && !defined(__clang__)
-/* the 64-byte vector helpers below are always inlined: no vector crosses a call, so GCC's note
- * that passing one without AVX-512 would change the ABI does not apply */
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
+#include "cpu_vec.h"
 
 /* anchors' loss, w (N) and the l_j coefficients dl (N-1) from Cx and l, all double */
 static double margin_anchors(int64_t N, int64_t L, const double *Cx, const double *l, double *w, double *dl) {
@@ -57,47 +52,6 @@ static double margin_anchors(int64_t N, int64_t L, const double *Cx, const doubl
 }
 
 /* ---------------------------------------------------------------- float32 tiles */
-
-typedef float vf __attribute__((vector_size(64)));   /* 16 lanes */
-typedef int32_t vi __attribute__((vector_size(64)));
-typedef double vd __attribute__((vector_size(64))); /* 8 lanes */
-#define VL 16
-#define VIN static inline __attribute__((always_inline))
-
-VIN vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
-VIN vf vset(float v) { return (vf){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v}; }
-
-/* exp as cpu_expf, but inf above 88.376 (so an overflowing score gives inf, as expf does) */
-VIN vf vexp(vf x) {
-    const vi big = x > vset(88.3762626647949f);
-    x = vsel(x < vset(-87.0f), vset(-87.0f), vsel(big, vset(0.0f), x));
-    vf fx = x * vset(1.44269504088896341f);
-    vi n = __builtin_convertvector(fx + vsel(fx >= vset(0.0f), vset(0.5f), vset(-0.5f)), vi);
-    vf nf = __builtin_convertvector(n, vf);
-    vf r = x - nf * vset(0.693359375f) + nf * vset(2.12194440e-4f);
-    vf p = vset(1.9875691500e-4f);
-    p = p * r + vset(1.3981999507e-3f);
-    p = p * r + vset(8.3334519073e-3f);
-    p = p * r + vset(4.1665795894e-2f);
-    p = p * r + vset(1.6666665459e-1f);
-    p = p * r + vset(5.0000001201e-1f);
-    p = p * (r * r) + r + vset(1.0f);
-    vf e = p * (vf)((n + 127) << 23);
-    return vsel(big, vset(INFINITY), e);
-}
-
-VIN void vd_halves(vf v, vd *lo, vd *hi) {
-    float t[VL];
-    memcpy(t, &v, sizeof t);
-    *lo = (vd){t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]};
-    *hi = (vd){t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15]};
-}
-VIN double vd_sum(vd v) { return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])); }
-
-VIN vf lane_ok(int c0, int cn) { /* all-ones bits in lanes c0 + i < cn, as a mask */
-    vi idx = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    return (vf)(idx < (vi){0} + (cn - c0));
-}
 
 /* pass 1 on one tile: X = x_rc (Y of column c) stored for pass 2; colJ[c] = sum over the tile's
  * rows of x_rc and, off the diagonal, colI[r] = sum over its columns of x_cr (Y of row r). Sums

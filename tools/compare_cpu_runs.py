@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""compare_cpu_runs.py: do two dynacl builds train the same? Losses and weights after N steps.
+
+Runs `dynacl pretrain` for N steps (default 200) on the embedded synthetic dataset with each of
+two programs -- typically the previous `cpu` backend (a build of an earlier commit) and the
+current one -- and compares the loss of every step and every tensor of the final model. To say
+what "within float32 tolerance" means after N steps of AdamW, it also runs the old program on
+`cpu-ref`, the naive reference kernels: two correct float32 implementations drift apart that
+much. Then it checks that the new program is deterministic: two runs with the same thread count
+give the same bits, and one with a single thread too.
+
+    tools/compare_cpu_runs.py --old /tmp/base/build/dynacl --new build/dynacl
+    tools/compare_cpu_runs.py --old OLD --new NEW --models dynacl,dynacl-m,ts2vec --steps 200
+
+The new program passes for a method when the largest relative loss difference over the N steps,
+new against old, is at most max(tol, 2 x the reference's), and per tensor the relative L2
+difference of the final weights is at most max(tol_w, 2 x the reference's), the conv biases
+excepted (their gradient is 0 up to rounding under training-mode BatchNorm, so AdamW steps them
+on rounding noise): theirs must stay below 5 learning-rate steps times sqrt(N). The new program
+must also repeat its own bits on a rerun with the same thread count. Exit status 1 when a method
+fails. Not a speed benchmark.
+"""
+import argparse
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+ALL = ["dynacl", "dynacl-m", "mpxent-mse", "mpxent-margin", "ts2vec", "infots", "cpc", "tnc", "cost"]
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__" or meta["dtype"] != "F32":
+            continue
+        a, b = meta["data_offsets"]
+        out[name] = struct.unpack("<%df" % ((b - a) // 4), data[a:b])
+    return out
+
+
+def losses(run):
+    out = {}
+    with open(os.path.join(run, "metrics.jsonl")) as f:
+        for line in f:
+            r = json.loads(line)
+            if "event" not in r and "loss" in r:
+                out[r["step"]] = r["loss"]
+    return out
+
+
+def train(prog, backend, model, steps, threads, out):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    cmd = [prog, "pretrain", "--model", model, "--backend", backend, "--out", out, "--max-steps", str(steps),
+           "--log-every", "1", "--valid-every", "0", "--force"]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        sys.exit("compare_cpu_runs: %s failed (%d):\n%s" % (" ".join(cmd), p.returncode, p.stderr[-2000:]))
+    return losses(out), read_safetensors(os.path.join(out, "model.safetensors"))
+
+
+def rel_l2(a, b):
+    num = sum((x - y) ** 2 for x, y in zip(a, b))
+    den = sum(y * y for y in b)
+    return (num / den) ** 0.5 if den > 0 else num ** 0.5
+
+
+def max_abs(a, b):
+    return max(abs(x - y) for x, y in zip(a, b)) if a else 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--old", required=True, help="the previous dynacl program")
+    ap.add_argument("--new", required=True, help="the dynacl program under test")
+    ap.add_argument("--models", default="dynacl,dynacl-m", help="comma-separated methods, or all")
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tol", type=float, default=1e-5, help="loss tolerance, relative (default 1e-5)")
+    ap.add_argument("--tol-weights", type=float, default=1e-5, help="weights, relative L2 (default 1e-5)")
+    ap.add_argument("--keep", help="keep the run folders under this folder")
+    args = ap.parse_args()
+    models = ALL if args.models == "all" else args.models.split(",")
+    for m in models:
+        if m not in ALL:
+            ap.error("unknown method %s" % m)
+    root = args.keep or tempfile.mkdtemp(prefix="dc_compare_")
+    os.makedirs(root, exist_ok=True)
+    failed = []
+    print("%d steps on the synthetic dataset, %d threads: old %s, new %s; reference = old on cpu-ref"
+          % (args.steps, args.threads, args.old, args.new), flush=True)
+    for m in models:
+        d = lambda tag: os.path.join(root, "%s-%s" % (m, tag))
+        lo, wo = train(args.old, "cpu", m, args.steps, args.threads, d("old"))
+        ln, wn = train(args.new, "cpu", m, args.steps, args.threads, d("new"))
+        lr, wr = train(args.old, "cpu-ref", m, args.steps, args.threads, d("ref"))
+        ln2, wn2 = train(args.new, "cpu", m, args.steps, args.threads, d("new2"))
+        ln1, wn1 = train(args.new, "cpu", m, args.steps, 1, d("new1"))
+        ok = True
+        # losses: the new program within the reference's spread (or the tolerance) at every step
+        worst_new = worst_ref = 0.0
+        for s in sorted(lo):
+            worst_ref = max(worst_ref, abs(lr[s] - lo[s]) / max(abs(lo[s]), 1e-12))
+            worst_new = max(worst_new, abs(ln[s] - lo[s]) / max(abs(lo[s]), 1e-12))
+        first = min(lo)
+        d1_new = abs(ln[first] - lo[first]) / max(abs(lo[first]), 1e-12)
+        d1_ref = abs(lr[first] - lo[first]) / max(abs(lo[first]), 1e-12)
+        ok = worst_new <= max(args.tol, 2 * worst_ref)
+        # weights per tensor
+        lines = []
+        for name in sorted(wo):
+            a, b, r = wn[name], wo[name], wr[name]
+            dn, dr = rel_l2(a, b), rel_l2(r, b)
+            if name.endswith("conv1.bias") or name.endswith("conv2.bias") or name.endswith("conv3.bias"):
+                lim = 5 * 1e-3 * args.steps ** 0.5  # AdamW steps of at most lr on noise, as a random walk
+                good = max_abs(a, b) <= lim
+            else:
+                good = dn <= max(args.tol_weights, 2 * dr)
+            ok = ok and good
+            lines.append("    %-28s new-old %.2e  ref-old %.2e%s" % (name, dn, dr, "" if good else "  FAIL"))
+        det = ln2 == ln and wn2 == wn
+        det1 = ln1 == ln and wn1 == wn
+        ok = ok and det
+        print("%-14s %s: loss at step %d old %.7f new %.7f ref %.7f; relative loss difference at step %d new-old "
+              "%.2e (ref-old %.2e), worst over the run new-old %.2e (ref-old %.2e); same bits on a rerun: %s; "
+              "with 1 thread: %s"
+              % (m, "ok" if ok else "FAIL", max(lo), lo[max(lo)], ln[max(ln)], lr[max(lr)], first, d1_new, d1_ref,
+                 worst_new, worst_ref, "yes" if det else "NO", "yes" if det1 else "no"), flush=True)
+        for line in lines:
+            print(line)
+        if not ok:
+            failed.append(m)
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+    if failed:
+        print("FAILED: %s" % ", ".join(failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
