@@ -24,7 +24,7 @@
 /* The per-chunk loops, written once for T and an ISA attribute. Within a chunk they sum in T
  * (into acc) and hand the chunk's sums on as double. */
 #define BN_LOOPS(T, SUF, ATTR)                                                                                \
-    ATTR static void fwd_sum##SUF(T *h, const T *b, int64_t rows, int64_t C, T *acc, double *s) {             \
+    ATTR static void fwd_sum##SUF(T *restrict h, const T *restrict b, int64_t rows, int64_t C, T *restrict acc, double *s) {             \
         for (int64_t c = 0; c < C; c++) acc[c] = 0;                                                          \
         for (int64_t r = 0; r < rows; r++)                                                                   \
             for (int64_t c = 0; c < C; c++) {                                                                \
@@ -34,7 +34,7 @@
             }                                                                                                \
         for (int64_t c = 0; c < C; c++) s[c] = (double)acc[c];                                               \
     }                                                                                                        \
-    ATTR static void fwd_sq##SUF(const T *h, int64_t rows, int64_t C, const T *mean, T *acc, double *s) {     \
+    ATTR static void fwd_sq##SUF(const T *restrict h, int64_t rows, int64_t C, const T *restrict mean, T *restrict acc, double *s) {     \
         for (int64_t c = 0; c < C; c++) acc[c] = 0;                                                          \
         for (int64_t r = 0; r < rows; r++)                                                                   \
             for (int64_t c = 0; c < C; c++) {                                                                \
@@ -43,7 +43,7 @@
             }                                                                                                \
         for (int64_t c = 0; c < C; c++) s[c] = (double)acc[c];                                               \
     }                                                                                                        \
-    ATTR static void fwd_apply##SUF(const T *h, T *y, int64_t rows, int64_t C, const T *scale, const T *shift, \
+    ATTR static void fwd_apply##SUF(const T *restrict h, T *restrict y, int64_t rows, int64_t C, const T *restrict scale, const T *restrict shift, \
                                     int relu) {                                                              \
         for (int64_t r = 0; r < rows; r++)                                                                   \
             for (int64_t c = 0; c < C; c++) {                                                                \
@@ -51,8 +51,8 @@
                 y[r * C + c] = (relu && v < 0) ? (T)0 : v;                                                   \
             }                                                                                                \
     }                                                                                                        \
-    ATTR static void bwd_sums##SUF(const T *gy, const T *h, const T *y, int64_t rows, int64_t C, const T *mean, \
-                                   const T *istd, int relu, T *acc, double *sg, double *sgx) {                 \
+    ATTR static void bwd_sums##SUF(const T *restrict gy, const T *restrict h, const T *restrict y, int64_t rows, int64_t C, const T *restrict mean, \
+                                   const T *restrict istd, int relu, T *restrict acc, double *sg, double *sgx) {                 \
         for (int64_t c = 0; c < 2 * C; c++) acc[c] = 0;                                                      \
         for (int64_t r = 0; r < rows; r++)                                                                   \
             for (int64_t c = 0; c < C; c++) {                                                                \
@@ -63,9 +63,9 @@
             }                                                                                                \
         for (int64_t c = 0; c < C; c++) sg[c] = (double)acc[c], sgx[c] = (double)acc[C + c];                 \
     }                                                                                                        \
-    ATTR static void bwd_dh##SUF(const T *gy, const T *h, const T *y, T *dh, int64_t rows, int64_t C,        \
-                                 const T *k1, const T *msg, const T *msgx, const T *mean, const T *istd,      \
-                                 int relu, int training, T *acc, double *sdh) {                              \
+    ATTR static void bwd_dh##SUF(const T *restrict gy, const T *restrict h, const T *restrict y, T *restrict dh, int64_t rows, int64_t C,        \
+                                 const T *restrict k1, const T *restrict msg, const T *restrict msgx, const T *restrict mean, const T *restrict istd,      \
+                                 int relu, int training, T *restrict acc, double *sdh) {                              \
         for (int64_t c = 0; c < C; c++) acc[c] = 0;                                                          \
         for (int64_t r = 0; r < rows; r++)                                                                   \
             for (int64_t c = 0; c < C; c++) {                                                                \

@@ -14,9 +14,10 @@
  * backward. S is symmetric, so one pass over the upper tiles (cpu_pairs.h) gives every x_rc
  * and x_cr; the stored S tiles become H = G + G^T in the second pass.
  *
- * float32: tiled; pass 1 keeps x_rc beside S, so pass 2 needs no exp when Y is constant (the
- * authors' pseudo-labels) and one per entry otherwise; the tile loops are GCC vector extensions
- * built for AVX-512, AVX2 and plain C. Sums of x run in float within a tile: a column of x
+ * float32: tiled, one tile buffer. When Y is constant (the authors' pseudo-labels) pass 1 leaves
+ * q = x (Y h + (1 - Y) S) in the tile, so pass 2 is one multiply per entry as in MP-Xent;
+ * otherwise pass 2 recomputes both x from S. The tile loops are GCC vector extensions built for
+ * AVX-512, AVX2 and plain C. Sums of x run in float within a tile: a column of x
  * beyond about 3e36 (a margin above about 40 at gamma 0.05) overflows there, where the
  * composition's double sums would not. float64 (finite-difference
  * checks): the same formulas on dense N x N arrays. Not here: the loss's composition from
@@ -53,17 +54,17 @@ static double margin_anchors(int64_t N, int64_t L, const double *Cx, const doubl
 
 /* ---------------------------------------------------------------- float32 tiles */
 
-/* pass 1 on one tile: X = x_rc (Y of column c) stored for pass 2; colJ[c] = sum over the tile's
- * rows of x_rc and, off the diagonal, colI[r] = sum over its columns of x_cr (Y of row r). Sums
- * run in float inside the tile (at most CPU_TB terms) and in double across tiles. Y is padded
- * to whole blocks. */
-VIN void tile_sums_body(const float *S, float *X, int rn, int cn, const float *Yr, const float *Yc, float Mg,
-                        float k, int diag, int ysym, double *colJ, double *colI) {
+/* pass 1 on one tile: colJ[c] = sum over the tile's rows of x_rc (Y of column c) and, off the
+ * diagonal, colI[r] = sum over its columns of x_cr (Y of row r). Sums run in float inside the
+ * tile (at most CPU_TB terms) and in double across tiles. Y is padded to whole blocks. When Y is
+ * one constant, the tile is then overwritten with q_rc = x_rc (Y h_rc + (1 - Y) S_rc), all that
+ * pass 2 needs (x_cr = x_rc then); otherwise S stays for pass 2 to recompute both x. */
+VIN void tile_sums_body(float *S, int rn, int cn, const float *Yr, const float *Yc, float Mg, float k, int diag,
+                        int ysym, double *colJ, double *colI) {
     vf cj[CPU_TB / VL];
     for (int i = 0; i < CPU_TB / VL; i++) cj[i] = vset(0.0f);
     for (int r = 0; r < rn; r++) {
-        const float *s = S + (int64_t)r * CPU_TB;
-        float *x = X + (int64_t)r * CPU_TB;
+        float *s = S + (int64_t)r * CPU_TB;
         const vf yr = vset(Yr[r]);
         vf ai = vset(0.0f);
         for (int c0 = 0; c0 < cn; c0 += VL) {
@@ -75,42 +76,41 @@ VIN void tile_sums_body(const float *S, float *X, int rn, int cn, const float *Y
             hv = vsel(hv > vset(0.0f), hv, vset(0.0f));
             const vf h2 = hv * hv, s2 = sv * sv;
             const vf xc = (vf)((vi)vexp(k * (yc * (h2 + s2) - s2)) & ok);
-            memcpy(x + c0, &xc, sizeof xc);
             cj[c0 / VL] += xc;
-            if (!diag) ai += ysym ? xc : (vf)((vi)vexp(k * (yr * (h2 + s2) - s2)) & ok);
+            if (ysym) {
+                if (!diag) ai += xc;
+                const vf q = xc * (yc * (hv - sv) + sv);
+                memcpy(s + c0, &q, sizeof q);
+            } else if (!diag) {
+                ai += (vf)((vi)vexp(k * (yr * (h2 + s2) - s2)) & ok);
+            }
         }
-        if (!diag) {
-            double t = 0;
-            for (int i = 0; i < VL; i++) t += ai[i];
-            colI[r] = t;
-        }
+        if (!diag) colI[r] = vsum(ai);
     }
     for (int c = 0; c < cn; c++) colJ[c] = cj[c / VL][c % VL];
 }
 
-/* pass 2 on one tile: S becomes H_rc = G_rc + G_cr (zero on the diagonal of a diagonal tile),
- * with x_rc from pass 1 and x_cr recomputed unless Y is constant (then x_cr = x_rc) */
-VIN void tile_grad_body(float *S, const float *X, int rn, int cn, const float *Yr, const float *Yc, const float *wr,
-                        const float *wc, float Mg, float k, int diag, int ysym) {
+/* pass 2 on one tile: it becomes H_rc = G_rc + G_cr (zero on the diagonal of a diagonal tile),
+ * from q (constant Y) or from S with both x recomputed */
+VIN void tile_grad_body(float *S, int rn, int cn, const float *Yr, const float *Yc, const float *wr, const float *wc,
+                        float Mg, float k, int diag, int ysym) {
     const vf m2k = vset(-2.0f * k);
     for (int r = 0; r < rn; r++) {
         float *s = S + (int64_t)r * CPU_TB;
-        const float *x = X + (int64_t)r * CPU_TB;
         const vf yr = vset(Yr[r]), wrv = vset(wr[r]);
         for (int c0 = 0; c0 < cn; c0 += VL) {
-            vf sv, yc, wcv, xc;
+            vf sv, wcv, g;
             memcpy(&sv, s + c0, sizeof sv);
-            memcpy(&yc, Yc + c0, sizeof yc);
             memcpy(&wcv, wc + c0, sizeof wcv);
-            memcpy(&xc, x + c0, sizeof xc);
-            vf hv = Mg - sv;
-            hv = vsel(hv > vset(0.0f), hv, vset(0.0f));
-            vf g;
             if (ysym) {
-                g = (wcv + wrv) * xc * m2k * (yc * (hv - sv) + sv);
+                g = (wcv + wrv) * m2k * sv;
             } else {
+                vf yc;
+                memcpy(&yc, Yc + c0, sizeof yc);
+                vf hv = Mg - sv;
+                hv = vsel(hv > vset(0.0f), hv, vset(0.0f));
                 const vf h2 = hv * hv, s2 = sv * sv;
-                const vf xr = vexp(k * (yr * (h2 + s2) - s2));
+                const vf xc = vexp(k * (yc * (h2 + s2) - s2)), xr = vexp(k * (yr * (h2 + s2) - s2));
                 g = wcv * xc * m2k * (yc * (hv - sv) + sv) + wrv * xr * m2k * (yr * (hv - sv) + sv);
             }
             if (diag && r >= c0 && r < c0 + VL) g[r - c0] = 0.0f;
@@ -120,13 +120,13 @@ VIN void tile_grad_body(float *S, const float *X, int rn, int cn, const float *Y
 }
 
 #define TILE_FNS(SUF, ATTR)                                                                                  \
-    ATTR static void tile_sums##SUF(const float *S, float *X, int rn, int cn, const float *Yr, const float *Yc, \
-                                    float Mg, float k, int diag, int ysym, double *colJ, double *colI) {       \
-        tile_sums_body(S, X, rn, cn, Yr, Yc, Mg, k, diag, ysym, colJ, colI);                                 \
+    ATTR static void tile_sums##SUF(float *S, int rn, int cn, const float *Yr, const float *Yc, float Mg, float k, \
+                                    int diag, int ysym, double *colJ, double *colI) {                          \
+        tile_sums_body(S, rn, cn, Yr, Yc, Mg, k, diag, ysym, colJ, colI);                                    \
     }                                                                                                        \
-    ATTR static void tile_grad##SUF(float *S, const float *X, int rn, int cn, const float *Yr, const float *Yc,  \
-                                    const float *wr, const float *wc, float Mg, float k, int diag, int ysym) { \
-        tile_grad_body(S, X, rn, cn, Yr, Yc, wr, wc, Mg, k, diag, ysym);                                     \
+    ATTR static void tile_grad##SUF(float *S, int rn, int cn, const float *Yr, const float *Yc, const float *wr,   \
+                                    const float *wc, float Mg, float k, int diag, int ysym) {                 \
+        tile_grad_body(S, rn, cn, Yr, Yc, wr, wc, Mg, k, diag, ysym);                                        \
     }
 TILE_FNS(_generic, )
 #ifdef CPU_X86
@@ -134,10 +134,48 @@ TILE_FNS(_avx2, CPU_AVX2)
 TILE_FNS(_avx512, CPU_AVX512)
 #endif
 
-typedef void (*tile_sums_fn)(const float *, float *, int, int, const float *, const float *, float, float, int, int,
-                             double *, double *);
-typedef void (*tile_grad_fn)(float *, const float *, int, int, const float *, const float *, const float *,
-                             const float *, float, float, int, int);
+#ifdef CPU_X86
+/* AVX-512 pass 1 for constant Y (the authors' pseudo-labels, the common case) in intrinsics, with
+ * FMAs and the column sums in registers; other Y go to the vector-extension build */
+CPU_AVX512 static void tile_sums_y_avx512(float *S, int rn, int cn, const float *Yr, const float *Yc, float Mg,
+                                          float k, int diag, int ysym, double *colJ, double *colI) {
+    if (!ysym) {
+        tile_sums_avx512(S, rn, cn, Yr, Yc, Mg, k, diag, ysym, colJ, colI);
+        return;
+    }
+    const __m512 y = _mm512_set1_ps(Yr[0]), vk = _mm512_set1_ps(k), vm = _mm512_set1_ps(Mg), z = _mm512_setzero_ps();
+    __m512 cj[CPU_TB / 16];
+    for (int i = 0; i < CPU_TB / 16; i++) cj[i] = z;
+    for (int r = 0; r < rn; r++) {
+        float *s = S + (int64_t)r * CPU_TB;
+        __m512 ai = z;
+#pragma GCC unroll 6
+        for (int i = 0; i < CPU_TB / 16; i++) {
+            const int c0 = 16 * i;
+            if (c0 >= cn) break;
+            const __mmask16 m = cpu_mask16(cn - c0);
+            const __m512 sv = _mm512_maskz_loadu_ps(m, s + c0);
+            const __m512 hv = _mm512_max_ps(_mm512_sub_ps(vm, sv), z), s2 = _mm512_mul_ps(sv, sv);
+            /* k (y (h^2 + s^2) - s^2) */
+            const __m512 arg = _mm512_mul_ps(vk, _mm512_fmsub_ps(y, _mm512_fmadd_ps(hv, hv, s2), s2));
+            const __m512 x = _mm512_maskz_mov_ps(m, cpu_exp16_inf(arg));
+            cj[i] = _mm512_add_ps(cj[i], x);
+            ai = _mm512_add_ps(ai, x);
+            /* q = x (y (h - s) + s) */
+            _mm512_mask_storeu_ps(s + c0, m, _mm512_mul_ps(x, _mm512_fmadd_ps(y, _mm512_sub_ps(hv, sv), sv)));
+        }
+        if (!diag) colI[r] = (double)_mm512_reduce_add_ps(ai);
+    }
+    float t[CPU_TB];
+    for (int i = 0; i < CPU_TB / 16; i++) _mm512_storeu_ps(t + 16 * i, cj[i]);
+    for (int c = 0; c < cn; c++) colJ[c] = t[c];
+}
+#endif
+
+typedef void (*tile_sums_fn)(float *, int, int, const float *, const float *, float, float, int, int, double *,
+                             double *);
+typedef void (*tile_grad_fn)(float *, int, int, const float *, const float *, const float *, const float *, float,
+                             float, int, int);
 
 static dc_status margin_f32(const dc_kernel_args *a) {
     const int64_t N = a->in[0]->shape[0], F = a->in[0]->shape[1], L = a->p.i[0];
@@ -147,12 +185,13 @@ static dc_status margin_f32(const dc_kernel_args *a) {
     const cpu_pairs P = cpu_pairs_of(N);
     const int64_t TT = (int64_t)CPU_TB * CPU_TB, NP = P.nb * CPU_TB; /* N padded to whole blocks */
     float *zh = cpu_scratch(CPU_SCR_K0, (size_t)(2 * N * F + 2 * NP) * sizeof(float));
-    float *tiles = cpu_scratch(CPU_SCR_K1, (size_t)(2 * P.np * TT) * sizeof(float)), *xt = tiles + P.np * TT;
-    double *dv = cpu_scratch(CPU_SCR_K2, (size_t)(5 * N + 2 * P.np * CPU_TB) * sizeof(double));
+    float *tiles = cpu_scratch(CPU_SCR_K1, (size_t)(P.np * TT) * sizeof(float));
+    double *dv = cpu_scratch(CPU_SCR_K2, (size_t)(7 * N + 2 * P.np * CPU_TB) * sizeof(double));
     if (!zh || !tiles || !dv)
         return dc_fail(DC_ERR_OOM, "margin loss: out of host memory for N = %lld", (long long)N);
     float *zhT = zh + N * F, *Y = zhT + N * F, *wf = Y + NP;
-    double *nrm = dv, *Cx = dv + N, *l = dv + 2 * N, *w = dv + 3 * N, *dl = dv + 4 * N, *part = dv + 5 * N;
+    double *nrm = dv, *Cx = dv + N, *l = dv + 2 * N, *w = dv + 3 * N, *dl = dv + 4 * N, *part = dv + 7 * N;
+    double *sdiag = dv + 5 * N, *ssup = dv + 6 * N; /* S_cc and S_{j,j+1}, taken out in pass 1 */
     const float *Yin = CPU_PTR(a->in[1]);
     int ysym = 1;
     for (int64_t i = 0; i < NP; i++) {
@@ -163,7 +202,7 @@ static dc_status margin_f32(const dc_kernel_args *a) {
     tile_sums_fn sums = tile_sums_generic;
     tile_grad_fn grad = tile_grad_generic;
 #ifdef CPU_X86
-    if (cpu_isa() == CPU_ISA_AVX512) sums = tile_sums_avx512, grad = tile_grad_avx512;
+    if (cpu_isa() == CPU_ISA_AVX512) sums = tile_sums_y_avx512, grad = tile_grad_avx512;
     else if (cpu_isa() == CPU_ISA_AVX2) sums = tile_sums_avx2, grad = tile_grad_avx2;
 #endif
     cpu_pairs_normalise(CPU_PTR(a->in[0]), N, F, eps, zh, zhT, nrm);
@@ -175,8 +214,14 @@ static dc_status margin_f32(const dc_kernel_args *a) {
         const int rn = cpu_block_len(&P, I), cn = cpu_block_len(&P, J);
         float *S = tiles + p * TT;
         cpu_sgemm_serial(0, rn, cn, F, 1.0f, zh + r0 * F, F, zhT + c0, N, 0.0f, S, CPU_TB);
-        sums(S, xt + p * TT, rn, cn, Y + r0, Y + c0, Mg, k, I == J, ysym, part + p * 2 * CPU_TB,
-             part + p * 2 * CPU_TB + CPU_TB);
+        if (I == J)
+            for (int r = 0; r < rn; r++) {
+                sdiag[r0 + r] = S[(int64_t)r * CPU_TB + r];
+                if (r + 1 < rn) ssup[r0 + r] = S[(int64_t)r * CPU_TB + r + 1];
+            }
+        else if (J == I + 1)
+            ssup[r0 + rn - 1] = S[(int64_t)(rn - 1) * CPU_TB];
+        sums(S, rn, cn, Y + r0, Y + c0, Mg, k, I == J, ysym, part + p * 2 * CPU_TB, part + p * 2 * CPU_TB + CPU_TB);
     }
     /* Cx_c: block b's column sums from the tiles (I <= b, b), then from (b, J > b); minus x_cc */
     for (int64_t b = 0; b < P.nb; b++) {
@@ -191,18 +236,12 @@ static dc_status margin_f32(const dc_kernel_args *a) {
             const double *ci = part + cpu_pair_index(&P, b, J) * 2 * CPU_TB + CPU_TB;
             for (int c = 0; c < n; c++) Cx[c0 + c] += ci[c];
         }
-        const float *D = tiles + cpu_pair_index(&P, b, b) * TT;
         for (int c = 0; c < n; c++) {
-            const float s = D[(int64_t)c * CPU_TB + c], h = Mg - s > 0 ? Mg - s : 0.0f, y = Y[c0 + c];
+            const float s = (float)sdiag[c0 + c], h = Mg - s > 0 ? Mg - s : 0.0f, y = Y[c0 + c];
             Cx[c0 + c] -= (double)(float)exp((double)(k * (y * h * h - (1.0f - y) * s * s)));
         }
     }
-    for (int64_t j = 0; j + 1 < N; j++) { /* l_j = exp(S_{j,j+1} / tau), from the upper tiles */
-        const int64_t I = j / CPU_TB, J = (j + 1) / CPU_TB;
-        const float s = tiles[cpu_pair_index(&P, I, J) * TT + (j - cpu_block_start(I)) * CPU_TB +
-                              (j + 1 - cpu_block_start(J))];
-        l[j] = (double)(float)exp((double)s / tau);
-    }
+    for (int64_t j = 0; j + 1 < N; j++) l[j] = (double)(float)exp(ssup[j] / tau); /* l_j = exp(S_{j,j+1} / tau) */
     *(float *)CPU_PTR(a->out[0]) = (float)margin_anchors(N, L, Cx, l, w, dl);
     if (!want) return DC_OK;
     for (int64_t i = 0; i < N; i++) wf[i] = (float)w[i];
@@ -211,8 +250,8 @@ static dc_status margin_f32(const dc_kernel_args *a) {
         int64_t I, J;
         cpu_pair_blocks(&P, p, &I, &J);
         const int64_t r0 = cpu_block_start(I), c0 = cpu_block_start(J);
-        grad(tiles + p * TT, xt + p * TT, cpu_block_len(&P, I), cpu_block_len(&P, J), Y + r0, Y + c0, wf + r0,
-             wf + c0, Mg, k, I == J, ysym);
+        grad(tiles + p * TT, cpu_block_len(&P, I), cpu_block_len(&P, J), Y + r0, Y + c0, wf + r0, wf + c0, Mg, k,
+             I == J, ysym);
     }
     float *dz = CPU_PTR(a->out[1]);
     cpu_pairs_sym_gemm(&P, tiles, zh, F, dz);

@@ -5,7 +5,8 @@
  * dc_philox4x32_block, so the same numbers), in plain C and AVX2 / AVX-512 builds of the same
  * loop, and in parallel over batches for long tensors; element j is lane j % 4 of block
  * counter + j / 4. Uniform and Bernoulli values are exact functions of the 24-bit uniform, so
- * they match the other backends exactly; normal values use libm (Box-Muller).
+ * they match the other backends exactly (byte masks compare the 24 bits with ceil(p 2^24) and
+ * are written as whole words); normal values use libm (Box-Muller).
  * AdamW: the update of cpu-ref's kernel (double arithmetic per element), in AVX-512 lanes
  * where the CPU has them. Not here: the host-side generator (core/src/rng.c).
  */
@@ -42,10 +43,26 @@ static inline __attribute__((always_inline)) void philox_body(uint64_t seed, uin
     for (int l = 0; l < RB; l++) out[0][l] = c0[l], out[1][l] = c1[l], out[2][l] = c2[l], out[3][l] = c3[l];
 }
 
-static void philox_generic(uint64_t seed, uint64_t ctr, uint32_t out[4][RB]) { philox_body(seed, ctr, out); }
+/* Bernoulli bytes of one batch: byte 4 b + l is (w[l][b] >> 8) < thr, i.e. u < p exactly for
+ * thr = ceil(p 2^24); four lanes of a block make one little-endian 32-bit word. */
+static inline __attribute__((always_inline)) void bernoulli_body(uint64_t seed, uint64_t ctr, uint32_t thr,
+                                                                 uint32_t out[RB]) {
+    uint32_t w[4][RB];
+    philox_body(seed, ctr, w);
+    for (int b = 0; b < RB; b++)
+        out[b] = (uint32_t)((w[0][b] >> 8) < thr) | (uint32_t)((w[1][b] >> 8) < thr) << 8 |
+                 (uint32_t)((w[2][b] >> 8) < thr) << 16 | (uint32_t)((w[3][b] >> 8) < thr) << 24;
+}
+
+#define RNG_FNS(SUF, ATTR)                                                                                   \
+    ATTR static void philox##SUF(uint64_t seed, uint64_t ctr, uint32_t out[4][RB]) { philox_body(seed, ctr, out); } \
+    ATTR static void bernoulli##SUF(uint64_t seed, uint64_t ctr, uint32_t thr, uint32_t out[RB]) {           \
+        bernoulli_body(seed, ctr, thr, out);                                                                 \
+    }
+RNG_FNS(_generic, )
 #ifdef CPU_X86
-CPU_AVX2 static void philox_avx2(uint64_t seed, uint64_t ctr, uint32_t out[4][RB]) { philox_body(seed, ctr, out); }
-CPU_AVX512 static void philox_avx512(uint64_t seed, uint64_t ctr, uint32_t out[4][RB]) { philox_body(seed, ctr, out); }
+RNG_FNS(_avx2, CPU_AVX2)
+RNG_FNS(_avx512, CPU_AVX512)
 #endif
 
 dc_status cpu_rng(dc_backend *be, const dc_kernel_args *a) {
@@ -57,12 +74,29 @@ dc_status cpu_rng(dc_backend *be, const dc_kernel_args *a) {
     if (t->dtype != DC_F32 && t->dtype != DC_F64 && t->dtype != DC_U8)
         return dc_fail(DC_ERR_DTYPE, "rng: unsupported dtype %s", dc_dtype_name(t->dtype));
     void (*philox)(uint64_t, uint64_t, uint32_t[4][RB]) = philox_generic;
+    void (*bernoulli)(uint64_t, uint64_t, uint32_t, uint32_t[RB]) = bernoulli_generic;
 #ifdef CPU_X86
-    if (cpu_isa() == CPU_ISA_AVX512) philox = philox_avx512;
-    else if (cpu_isa() == CPU_ISA_AVX2) philox = philox_avx2;
+    if (cpu_isa() == CPU_ISA_AVX512) philox = philox_avx512, bernoulli = bernoulli_avx512;
+    else if (cpu_isa() == CPU_ISA_AVX2) philox = philox_avx2, bernoulli = bernoulli_avx2;
 #endif
     void *p = CPU_PTR(t);
     const int par = n >= CPU_PAR_MIN;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (dist == DC_RNG_BERNOULLI && t->dtype == DC_U8) { /* the feature masks: whole words at once */
+        const double pt = ceil(f0 * 16777216.0);
+        const uint32_t thr = f0 <= 0 ? 0u : (pt >= 16777216.0 ? 16777216u : (uint32_t)pt);
+        _Pragma("omp parallel for schedule(static) if(par)")
+        for (int64_t bt = 0; bt < nbatch; bt++) {
+            uint32_t words[RB];
+            bernoulli(seed, ctr + (uint64_t)(bt * RB), thr, words);
+            const int64_t j0 = bt * RB * 4, nb = n - j0 < RB * 4 ? n - j0 : RB * 4;
+            memcpy((uint8_t *)p + j0, words, (size_t)nb); /* bytes in element order (little-endian words) */
+        }
+        return DC_OK;
+    }
+#else
+    (void)bernoulli;
+#endif
     _Pragma("omp parallel for schedule(static) if(par)")
     for (int64_t bt = 0; bt < nbatch; bt++) {
         uint32_t w[4][RB];

@@ -24,14 +24,15 @@ typedef double vd __attribute__((vector_size(64))); /* 8 lanes */
 VIN vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 VIN vf vset(float v) { return (vf){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v}; }
 
-/* exp as cpu_expf (cpu_simd.h), but inf above 88.376, so an overflowing argument gives inf as
- * expf does */
+/* exp with cpu_expf's polynomial (cpu_simd.h), n rounded to nearest-even, and inf above 88.376,
+ * so an overflowing argument gives inf as expf does */
 VIN vf vexp(vf x) {
     const vi big = x > vset(88.3762626647949f);
     x = vsel(x < vset(-87.0f), vset(-87.0f), vsel(big, vset(0.0f), x));
-    vf fx = x * vset(1.44269504088896341f);
-    vi n = __builtin_convertvector(fx + vsel(fx >= vset(0.0f), vset(0.5f), vset(-0.5f)), vi);
-    vf nf = __builtin_convertvector(n, vf);
+    /* n = round(x log2 e) by the 1.5 * 2^23 trick: the low bits of the sum are n itself */
+    const vf t = x * vset(1.44269504088896341f) + vset(12582912.0f);
+    const vi n = (vi)t - (vi)vset(12582912.0f);
+    const vf nf = t - vset(12582912.0f);
     vf r = x - nf * vset(0.693359375f) + nf * vset(2.12194440e-4f);
     vf p = vset(1.9875691500e-4f);
     p = p * r + vset(1.3981999507e-3f);
