@@ -108,11 +108,5 @@ int main(void) {
     if (kind >= 0 && dc_backend_kind_devices(kind, why, sizeof why) > 0) tcase_add_test(tc, test_profile_opencl);
     else printf("profile: opencl skipped (%s)\n", why);
     suite_add_tcase(s, tc);
-    /* OpenCL is initialised in this process already (device check): no forking */
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return dc_test_run_suite_nofork(s) ? 1 : 0; /* OpenCL is initialised already (device check) */
 }

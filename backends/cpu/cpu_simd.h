@@ -50,18 +50,7 @@ static inline float cpu_expf(float x) {
     p = FMA(p, r, SET1(5.0000001201e-1f));                                                                   \
     p = FMA(p, MUL(r, r), ADD(r, SET1(1.0f)));
 
-static inline CPU_AVX512 __m512 cpu_exp16(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-    __m512 p;
-    CPU_EXP_POLY(_mm512_fmadd_ps, _mm512_set1_ps, _mm512_mul_ps, _mm512_add_ps)
-    return _mm512_scalef_ps(p, n);
-}
-
-/* the same without the upper clamp: inf where exp overflows float (scalef saturates), as expf */
+/* exp without the upper clamp: inf where exp overflows float (scalef saturates), as expf */
 static inline CPU_AVX512 __m512 cpu_exp16_inf(__m512 x) {
     x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
@@ -72,6 +61,9 @@ static inline CPU_AVX512 __m512 cpu_exp16_inf(__m512 x) {
     CPU_EXP_POLY(_mm512_fmadd_ps, _mm512_set1_ps, _mm512_mul_ps, _mm512_add_ps)
     return _mm512_scalef_ps(p, n);
 }
+
+/* exp clamped as cpu_expf */
+static inline CPU_AVX512 __m512 cpu_exp16(__m512 x) { return cpu_exp16_inf(_mm512_min_ps(x, _mm512_set1_ps(88.0f))); }
 
 static inline CPU_AVX2 __m256 cpu_exp8(__m256 x) {
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));

@@ -16,5 +16,8 @@ void dc_test_rmtree(const char *path);
 int dc_test_run_cli(const char *args, char *out, size_t cap);
 /* Run a suite with the usual runner settings; returns the number of failures. */
 int dc_test_run_suite(Suite *s);
+/* The same without forking, for suites whose main() has already initialised a device runtime
+ * (OpenCL, CUDA) while listing backends: a forked child would inherit it broken. */
+int dc_test_run_suite_nofork(Suite *s);
 
 #endif
