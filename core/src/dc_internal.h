@@ -67,8 +67,21 @@ void dc_tensor_set_contiguous_strides(dc_tensor *t);
 dc_buffer *dc_buffer_new(dc_backend *be, size_t bytes);
 void dc_buffer_free(dc_buffer *buf);
 
-/* Run a kernel after checking the slot and dtype support. */
+/* Run a kernel after checking the slot and dtype support. Never runs a composite: kernel
+ * calls from op builders go through dc_run_kernel (ops_common.h), which does. */
 dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a);
+/* The checks of dc_dispatch before any kernel or composite runs: the counts of dc_ops.def,
+ * no NULL input, every tensor on be. */
+dc_status dc_check_kernel_args(const dc_backend *be, const dc_kernel_args *a);
+/* 1 if the backend would run a's kernel itself: the slot is set, not masked off, and
+ * supports a's dtype. */
+int dc_kernel_runnable(dc_backend *be, const dc_kernel_args *a);
+/* Treat one kernel slot of be as NULL (off = 1) or restore it (tests: a backend that lacks
+ * one primitive; dc_backend_set_no_fused masks every kernel that has a composite). */
+void dc_backend_mask_op(dc_backend *be, dc_op op, int off);
+/* The kernels DC_NO_FUSED switches off, as a mask of op bits: "1" every kernel that has a
+ * composite, or a comma-separated list of such ops; DC_ERR_ARG for anything else. */
+dc_status dc_env_no_fused(uint64_t *mask);
 /* Fill kernel args conveniently. */
 void dc_args_init(dc_kernel_args *a, dc_op op);
 
