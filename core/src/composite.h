@@ -44,9 +44,6 @@ dc_status dc_cx_maxpool1d_back(dc_ctx *ctx, const dc_kernel_args *a);
 static inline dc_tensor *dc_cx_in(const dc_kernel_args *a, int i) { return (dc_tensor *)a->in[i]; }
 /* The status of the failure that made a helper return NULL. */
 dc_status dc_cx_failed(void);
-/* A strided view of t's storage: `off` elements past t's first element. */
-dc_tensor *dc_cx_view(dc_ctx *ctx, const dc_tensor *t, int ndim, const int64_t *shape, const int64_t *stride,
-                      int64_t off);
 /* Contiguous t seen as (numel / cols, cols). */
 dc_tensor *dc_cx_rows(dc_ctx *ctx, dc_tensor *t, int64_t cols);
 /* COPY src (same shape as dst, or the same numel and contiguous) into dst, which may be a view. */

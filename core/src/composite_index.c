@@ -76,12 +76,12 @@ dc_status dc_cx_maxpool1d_back(dc_ctx *ctx, const dc_kernel_args *a) {
                               dc_reshape(ctx, dc_cx_iota(ctx, gy->dtype, k), 4, (int64_t[]){1, 1, k, 1}));
         dc_tensor *sel = dc_relu(ctx, dc_affine(ctx, dc_cx_abs(ctx, d), -1.0, 1.0));
         dc_tensor *contrib = dc_mul(ctx, dc_reshape(ctx, gy, 4, (int64_t[]){B, To, 1, C}), sel); /* (B, To, k, C) */
-        dc_tensor *dst = dc_cx_view(ctx, dx, 4, (int64_t[]){B, To, k, C}, (int64_t[]){T * C, s * C, C, 1}, 0);
+        dc_tensor *dst = dc_view_strided(ctx, dx, 4, (int64_t[]){B, To, k, C}, (int64_t[]){T * C, s * C, C, 1}, 0);
         return dc_cx_store(ctx, dst, contrib);
     }
     for (int64_t r = 0; r < k && st == DC_OK; r++) { /* overlapping windows: accumulate offset by offset */
         dc_tensor *sel = dc_relu(ctx, dc_affine(ctx, dc_cx_abs(ctx, dc_affine(ctx, o, 1.0, -(double)r)), -1.0, 1.0));
-        dc_tensor *dst = dc_cx_view(ctx, dx, 3, (int64_t[]){B, To, C}, (int64_t[]){T * C, s * C, 1}, r * C);
+        dc_tensor *dst = dc_view_strided(ctx, dx, 3, (int64_t[]){B, To, C}, (int64_t[]){T * C, s * C, 1}, r * C);
         st = dc_cx_store(ctx, dst, dc_add(ctx, dc_contiguous(ctx, dst), dc_mul(ctx, gy, sel)));
     }
     return st;

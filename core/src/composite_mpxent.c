@@ -17,7 +17,7 @@
 static dc_tensor *non_anchors(dc_ctx *ctx, int64_t N, int64_t L, int64_t lo, int64_t hi) {
     dc_tensor *m = dc_tensor_full(ctx, DC_U8, 1, &N, 1.0);
     int64_t shape[2] = {N / L, hi - lo};
-    dc_tensor *dst = dc_cx_view(ctx, m, 2, shape, (int64_t[]){L, 1}, lo);
+    dc_tensor *dst = dc_view_strided(ctx, m, 2, shape, (int64_t[]){L, 1}, lo);
     dc_tensor *zero = dst ? dc_view_broadcast(ctx, dc_tensor_zeros(ctx, DC_U8, 0, NULL), 2, shape) : NULL;
     if (!zero) return NULL;
     const dc_tensor *in[1] = {zero};
@@ -38,7 +38,7 @@ static dc_tensor *place(dc_ctx *ctx, dc_tensor *v, int64_t at, int64_t N) {
 
 /* Entries (j+1, j), j < N-1, of the (N, N) matrix E: a view with stride N + 1. */
 static dc_tensor *sub_diagonal(dc_ctx *ctx, dc_tensor *E, int64_t N) {
-    return E ? dc_cx_view(ctx, E, 1, (int64_t[]){N - 1}, (int64_t[]){N + 1}, N) : NULL;
+    return E ? dc_view_strided(ctx, E, 1, (int64_t[]){N - 1}, (int64_t[]){N + 1}, N) : NULL;
 }
 
 dc_status dc_cx_mpxent(dc_ctx *ctx, const dc_kernel_args *a) {
@@ -56,7 +56,7 @@ dc_status dc_cx_mpxent(dc_ctx *ctx, const dc_kernel_args *a) {
     dc_status st = dc_run_kernel(ctx, DC_OP_L2NORM, 1, zin, 2, (dc_tensor *[]){zh, nrm}, &pn);
     if (st != DC_OK) return st;
     dc_tensor *E = dc_exp(ctx, dc_scale(ctx, dc_matmul(ctx, zh, zh, 0, 1), 1.0 / tau));
-    dc_tensor *diag = E ? dc_cx_view(ctx, E, 1, &N, (int64_t[]){N + 1}, 0) : NULL;
+    dc_tensor *diag = E ? dc_view_strided(ctx, E, 1, &N, (int64_t[]){N + 1}, 0) : NULL;
     if (!diag || dc_cx_store(ctx, diag, dc_view_broadcast(ctx, dc_cx_scalar(ctx, dt, 0.0), 1, &N)) != DC_OK)
         return dc_cx_failed();
     dc_tensor *Cs = dc_sum(ctx, E, 0, 0);                 /* (N) column sums */

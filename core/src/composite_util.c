@@ -1,37 +1,12 @@
-/* composite_util.c: the building blocks the composites share: strided views, stores into a
+/* composite_util.c: the building blocks the composites share: stores into a
  * kernel's outputs, constants made on the device (iota, one-hot) and exact
  * comparisons (step, max) from MAXPOOL1D's argmax, the one primitive that compares.
  * Not here: the composites themselves (composite_*.c).
  */
-#include <string.h>
-
 #include "composite.h"
 
 dc_status dc_cx_failed(void) {
     return dc_last_status() != DC_OK ? dc_last_status() : dc_fail(DC_ERR_STATE, "composite: a step failed");
-}
-
-dc_tensor *dc_cx_view(dc_ctx *ctx, const dc_tensor *t, int ndim, const int64_t *shape, const int64_t *stride,
-                      int64_t off) {
-    if (!t) return NULL;
-    dc_tensor *v = dc_arena_alloc(ctx, sizeof *v);
-    if (!v) {
-        dc_fail(DC_ERR_OOM, "composite: out of host memory");
-        return NULL;
-    }
-    *v = *t;
-    v->flags = DC_VIEW;
-    v->grad = NULL;
-    v->node = NULL;
-    v->ctx = ctx;
-    v->name[0] = '\0';
-    v->ndim = ndim;
-    for (int i = 0; i < ndim; i++) {
-        v->shape[i] = shape[i];
-        v->stride[i] = stride[i];
-    }
-    v->offset = t->offset + (size_t)off * dc_dtype_size(t->dtype);
-    return v;
 }
 
 dc_tensor *dc_cx_rows(dc_ctx *ctx, dc_tensor *t, int64_t cols) {

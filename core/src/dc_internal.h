@@ -89,6 +89,11 @@ void dc_args_init(dc_kernel_args *a, dc_op op);
 dc_node *dc_tape_record(dc_ctx *ctx, dc_op op, dc_tensor *out, int n_in, dc_tensor *const *in,
                         const dc_op_params *p);
 
+/* A view of t's storage with any shape and strides, `off` elements past t's first element
+ * (diagonals, window offsets). The caller keeps it inside the buffer. */
+dc_tensor *dc_view_strided(dc_ctx *ctx, const dc_tensor *t, int ndim, const int64_t *shape, const int64_t *stride,
+                           int64_t off);
+
 /* Resolve a reshape target (one -1 allowed) against t's element count into out. */
 int dc_resolve_shape(const dc_tensor *t, int ndim, const int64_t *shape, int64_t *out);
 
