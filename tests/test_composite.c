@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "composite.h"
 #include "dc_internal.h"
 #include "dc_test.h"
 #include "fused_composite.h"
@@ -89,7 +88,12 @@ START_TEST(test_fused_vs_composite) {
     const config *g = &g_cfg[_i / n_cases];
     fc_result r;
     dc_clear_error();
-    dc_status st = fc_compare_case(c, g->kind, g->dt, &r);
+    dc_backend *fused = dc_backend_new(g->kind), *prim = fc_primitive_backend(g->kind);
+    ck_assert_msg(fused && prim, "%s", dc_last_error());
+    dc_backend_set_no_fused(fused, 0);
+    dc_status st = fc_compare_case(c, fused, prim, g->dt, &r);
+    dc_backend_free(fused);
+    dc_backend_free(prim);
     ck_assert_msg(st == DC_OK, "%s", dc_last_error());
     double ft = g->dt == DC_F64 ? 1e-12 : c->fwd_tol > 0 ? c->fwd_tol : 1e-5;
     double gt = g->dt == DC_F64 ? 1e-10 : c->grad_tol > 0 ? c->grad_tol : 5e-5;
@@ -152,7 +156,9 @@ static double *adamw_run(dc_backend *be, dc_dtype dt, int64_t n) {
     dc_adamw_opts o = dc_adamw_opts_default();
     o.lr = 0.01;
     dc_adamw *opt = dc_adamw_new(ps, o);
+    int was = fc_forbid_transfers(1); /* no host transfer inside the step (primitives-only side) */
     for (int s = 0; s < 3; s++) ck_assert_msg(dc_adamw_step(opt) == DC_OK, "%s", dc_last_error());
+    fc_forbid_transfers(was);
     const dc_tensor *res[3] = {p, dc_adamw_m(opt), dc_adamw_v(opt)};
     for (int k = 0; k < 3; k++) {
         double *d = fc_to_host(res[k]);
@@ -287,6 +293,24 @@ START_TEST(test_errors_name_op_and_primitive) {
     ck_assert_msg(strstr(msg, "mpxent: composite on cpu:0") && strstr(msg, "exp: not supported for f32"), "%s", msg);
     /* nothing was left half done: the context still works */
     ck_assert_ptr_nonnull(dc_add(ctx, z, z));
+    /* the clamp of L2NORM is a MAXPOOL1D over pairs */
+    dc_backend_mask_op(be, DC_OP_MAXPOOL1D, 1);
+    ck_assert_ptr_null(dc_l2norm(ctx, z, 1e-12));
+    ck_assert_msg(strstr(dc_last_error(), "l2norm: composite on cpu:0: maxpool1d: not supported"), "%s", dc_last_error());
+    /* the optimizer step: the status comes back, p is untouched */
+    dc_backend_mask_op(be, DC_OP_SQRT, 1);
+    dc_params *ps = dc_params_new(be, DC_F32, 1);
+    dc_tensor *p = dc_params_add(ps, "p", 1, (int64_t[]){5});
+    ck_assert(p && dc_params_alloc(ps) == DC_OK && dc_tensor_fill(p, 0.25) == DC_OK);
+    dc_adamw *opt = dc_adamw_new(ps, dc_adamw_opts_default());
+    ck_assert_int_eq(dc_adamw_step(opt), DC_ERR_UNSUPPORTED);
+    ck_assert_msg(strstr(dc_last_error(), "adamw: composite on cpu:0: sqrt: not supported"), "%s", dc_last_error());
+    ck_assert_int_eq(dc_adamw_steps(opt), 0);
+    float ph[5];
+    ck_assert(dc_tensor_download(p, ph, sizeof ph) == DC_OK);
+    for (int i = 0; i < 5; i++) ck_assert(ph[i] == 0.25f);
+    dc_adamw_free(opt);
+    dc_params_free(ps);
     dc_ctx_free(ctx);
     dc_backend_free(be);
 }

@@ -15,8 +15,6 @@ typedef dc_status (*dc_composite_fn)(dc_ctx *ctx, const dc_kernel_args *a);
  * On failure the message names the op and, inside it, the primitive that failed:
  * "mpxent: composite on cpu:0: exp: not supported for f32 on backend cpu:0". */
 dc_status dc_composite_run(dc_ctx *ctx, const dc_kernel_args *a);
-/* How many times op's composite ran on this thread (tests: which composites a run used). */
-int64_t dc_composite_calls(dc_op op);
 
 /* ---- the composites, one family per file ---- */
 /* composite_elementwise.c */

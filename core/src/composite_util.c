@@ -14,9 +14,9 @@ dc_tensor *dc_cx_rows(dc_ctx *ctx, dc_tensor *t, int64_t cols) {
 }
 
 dc_status dc_cx_store(dc_ctx *ctx, dc_tensor *dst, dc_tensor *src) {
-    if (!src) return dc_cx_failed();
+    if (!src || !dst) return dc_cx_failed();
     if (!dc_tensor_same_shape(dst, src)) src = dc_view_reshape(ctx, src, dst->ndim, dst->shape);
-    if (!src) return dc_cx_failed();
+    if (!src || !dst) return dc_cx_failed();
     const dc_tensor *in[1] = {src};
     return dc_run_kernel(ctx, DC_OP_COPY, 1, in, 1, &dst, NULL);
 }

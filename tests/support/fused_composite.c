@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "composite.h"
 #include "dc/dc_backend_impl.h"
 
 /* ---------------------------------------------------------------- the wrapper backend */
@@ -184,25 +183,18 @@ static dc_status run_side(const op_case *c, dc_backend *be, dc_dtype dt, int for
     return st;
 }
 
-dc_status fc_compare_case(const op_case *c, const char *kind, dc_dtype dt, fc_result *r) {
+dc_status fc_compare_case(const op_case *c, dc_backend *fused, dc_backend *composite, dc_dtype dt, fc_result *r) {
     memset(r, 0, sizeof *r);
     side f, p;
     uint64_t ran;
-    dc_backend *fused = dc_backend_new(kind);
-    if (!fused) return dc_last_status();
-    dc_backend_set_no_fused(fused, 0); /* the reference side, whatever DC_NO_FUSED says */
     dc_status st = run_side(c, fused, dt, 0, &f, &ran);
-    if (st != DC_OK) dc_fail_prefix("%s %s on %s (fused)", c->name, dc_dtype_name(dt), kind);
-    dc_backend_free(fused);
     if (st != DC_OK) {
         side_free(&f);
-        return st;
+        return dc_fail_prefix("%s %s on %s (fused)", c->name, dc_dtype_name(dt), dc_backend_name(fused));
     }
-    dc_backend *prim = fc_primitive_backend(kind);
-    st = prim ? run_side(c, prim, dt, 1, &p, &r->composites) : dc_last_status();
-    if (st != DC_OK) dc_fail_prefix("%s %s on %s (primitives only)", c->name, dc_dtype_name(dt), kind);
-    dc_backend_free(prim);
-    if (st == DC_OK && p.ny != f.ny)
+    st = run_side(c, composite, dt, 1, &p, &r->composites);
+    if (st != DC_OK) dc_fail_prefix("%s %s on %s (composites)", c->name, dc_dtype_name(dt), dc_backend_name(composite));
+    else if (p.ny != f.ny)
         st = dc_fail(DC_ERR_SHAPE, "%s: %lld outputs from the composite, %lld fused", c->name, (long long)p.ny,
                      (long long)f.ny);
     if (st == DC_OK) {
@@ -213,7 +205,7 @@ dc_status fc_compare_case(const op_case *c, const char *kind, dc_dtype dt, fc_re
             if (r->grad_err[i] > r->worst) r->worst = r->grad_err[i];
         }
     }
-    if (prim) side_free(&p);
+    side_free(&p);
     side_free(&f);
     return st;
 }

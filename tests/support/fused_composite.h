@@ -1,7 +1,7 @@
 /* fused_composite.h: the "fused against composite" check of one op case, and a backend that
  * implements only the primitive kernels (a wrapper of a compiled-in kind). test_composite
- * runs the check over the op-case table; a conformance suite runs it per (case, backend,
- * dtype) as one more check kind. Not part of the library.
+ * runs the check over the op-case table; a conformance suite runs fc_compare_case per
+ * (case, backend, dtype) as one more check kind. Not part of the library.
  */
 #ifndef DC_FUSED_COMPOSITE_H
 #define DC_FUSED_COMPOSITE_H
@@ -26,13 +26,15 @@ typedef struct fc_result {
     uint64_t composites;          /* bit op set: op's composite ran on the composite side */
 } fc_result;
 
-/* Run case c in dtype dt on `kind` with its fused kernels and on fc_primitive_backend(kind),
- * from the same inputs (f32 values, converted to dt) and the same upstream gradient, with
- * fresh outputs poisoned with NaN; host transfers are refused while the composite side runs
- * the op and its backward. Compares the output and every input gradient by relative L2 error
+/* Run case c in dtype dt on `fused` (the backend as shipped) and on `composite` (the same
+ * kind with its fused kernels off: fc_primitive_backend, or any backend after
+ * dc_backend_set_no_fused(be, 1)), from the same inputs (f32 values, converted to dt) and
+ * the same upstream gradient, with fresh outputs poisoned with NaN; host transfers are
+ * refused while the composite side runs the op and its backward (on a primitives-only
+ * backend). Compares the output and every input gradient by relative L2 error
  * (||a - b|| / ||b||, absolute when ||b|| = 0). Returns DC_OK, or the status of the first
- * failure with dc_last_error() saying which side and op failed. */
-dc_status fc_compare_case(const op_case *c, const char *kind, dc_dtype dt, fc_result *r);
+ * failure with dc_last_error() saying which side and op failed. Uses only the public API. */
+dc_status fc_compare_case(const op_case *c, dc_backend *fused, dc_backend *composite, dc_dtype dt, fc_result *r);
 
 /* Relative L2 error of n values a against b; counts NaN/Inf mismatches into *nonfinite. */
 double fc_rel_err(const double *a, const double *b, int64_t n, int64_t *nonfinite);

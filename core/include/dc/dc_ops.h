@@ -35,6 +35,9 @@ int dc_op_arity(dc_op op, int *n_in, int *n_out);
  * (dc_backend_set_no_fused, DC_NO_FUSED=1). Builder-only ops are neither. */
 int dc_op_is_primitive(dc_op op);
 int dc_op_has_composite(dc_op op);
+/* How many times op's composite has run on this thread (conformance checks: which
+ * composites a run exercised). */
+int64_t dc_composite_calls(dc_op op);
 
 /* ---- data movement (differentiable) ---- */
 dc_tensor *dc_contiguous(dc_ctx *ctx, dc_tensor *x);          /* x itself if already contiguous */
