@@ -52,7 +52,8 @@ static void pretrain(const char *dir, const char *name, const char *kind, const 
     ck_assert_msg(rc == 0, "%sdynacl %s\n%s", no_fused ? "DC_NO_FUSED=1 " : "", args, out);
     ck_assert_msg(read_losses(run, loss) == STEPS, "%s: %s has fewer than %d step losses", args, run, STEPS);
     for (int i = 0; i < STEPS; i++)
-        ck_assert_msg(isfinite(loss[i]), "%s%s: step %d loss %g", no_fused ? "DC_NO_FUSED=1 " : "", args, i + 1, loss[i]);
+        ck_assert_msg(isfinite(loss[i]), "%s%s: step %d loss %g", no_fused ? "DC_NO_FUSED=1 " : "", args, i + 1,
+                      loss[i]);
 }
 
 START_TEST(test_no_fused_pretrain) {
@@ -81,7 +82,8 @@ int main(void) {
         for (int k = 0; k < dc_backend_kind_count(); k++) {
             char why[256] = "";
             if (strcmp(dc_backend_kind_name(k), want[w])) continue;
-            if (dc_backend_kind_devices(k, why, sizeof why) > 0) snprintf(g_kinds[g_n_kinds++], sizeof g_kinds[0], "%s", want[w]);
+            if (dc_backend_kind_devices(k, why, sizeof why) > 0)
+                snprintf(g_kinds[g_n_kinds++], sizeof g_kinds[0], "%s", want[w]);
             else printf("composite cli: %s skipped, no device (%s)\n", want[w], why);
         }
     int n_models = 0;

@@ -138,12 +138,13 @@ dc_status dc_env_no_fused(uint64_t *mask) {
     for (const char *p = v; *p;) {
         size_t len = strcspn(p, ",");
         int found = -1;
-        for (int op = 0; op < DC_OP_COUNT && found < 0; op++)
-            if (dc_op_has_composite((dc_op)op) && strlen(dc_op_name((dc_op)op)) == len && !strncmp(p, dc_op_name((dc_op)op), len))
-                found = op;
+        for (int op = 0; op < DC_OP_COUNT && found < 0; op++) {
+            const char *name = dc_op_name((dc_op)op);
+            if (dc_op_has_composite((dc_op)op) && strlen(name) == len && !strncmp(p, name, len)) found = op;
+        }
         if (found < 0)
-            return dc_fail(DC_ERR_ARG, "DC_NO_FUSED must be 0, 1 or a comma-separated list of ops that have a composite "
-                           "(such as mpxent,batchnorm_back); '%.*s' is not one", (int)len, p);
+            return dc_fail(DC_ERR_ARG, "DC_NO_FUSED must be 0, 1 or a comma-separated list of ops that have a "
+                           "composite (such as mpxent,batchnorm_back); '%.*s' is not one", (int)len, p);
         *mask |= 1ull << found;
         p += len + (p[len] == ',');
     }

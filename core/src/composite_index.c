@@ -18,7 +18,8 @@ static dc_tensor *at_least0(dc_ctx *ctx, dc_tensor *d, double shift) {
 
 static dc_status check_exact(const char *op, dc_dtype dt, int64_t T) {
     if (dt == DC_F32 && T > (1 << 24))
-        return dc_fail(DC_ERR_SHAPE, "%s: %lld positions are not exact as f32 indices (at most 2^24)", op, (long long)T);
+        return dc_fail(DC_ERR_SHAPE, "%s: %lld positions are not exact as f32 indices (at most 2^24)", op,
+                       (long long)T);
     return DC_OK;
 }
 
@@ -45,14 +46,16 @@ dc_status dc_cx_gather_back(dc_ctx *ctx, const dc_kernel_args *a) {
     dc_tensor *o0 = dc_relu(ctx, dc_affine(ctx, dc_cx_abs(ctx, e), -1.0, 1.0)); /* (Bi, To, K) */
     if (!o0) return dc_cx_failed();
     if (Bi == B) {
-        dc_tensor *P = dc_mul(ctx, dc_reshape(ctx, o0, 4, (int64_t[]){B, To, K, 1}), dc_reshape(ctx, gy, 4, (int64_t[]){B, To, 1, C}));
+        dc_tensor *P = dc_mul(ctx, dc_reshape(ctx, o0, 4, (int64_t[]){B, To, K, 1}),
+                              dc_reshape(ctx, gy, 4, (int64_t[]){B, To, 1, C}));
         dc_tensor *D = dc_matmul(ctx, o1, dc_reshape(ctx, P, 3, (int64_t[]){B, To, K * C}), 1, 0);
         return dc_cx_store(ctx, dx, dc_slice(ctx, dc_reshape(ctx, D, 3, (int64_t[]){B, T1 * K, C}), 1, 0, T));
     }
     /* one index row shared by every batch: (T1, To) x (To, K B C) */
     dc_tensor *g2 = dc_reshape(ctx, dc_permute(ctx, gy, (int[]){1, 0, 2}), 3, (int64_t[]){To, 1, B * C});
     dc_tensor *P = dc_mul(ctx, dc_reshape(ctx, o0, 3, (int64_t[]){To, K, 1}), g2);
-    dc_tensor *D = dc_matmul(ctx, dc_reshape(ctx, o1, 2, (int64_t[]){To, T1}), dc_reshape(ctx, P, 2, (int64_t[]){To, K * B * C}), 1, 0);
+    dc_tensor *D = dc_matmul(ctx, dc_reshape(ctx, o1, 2, (int64_t[]){To, T1}),
+                             dc_reshape(ctx, P, 2, (int64_t[]){To, K * B * C}), 1, 0);
     dc_tensor *r = dc_slice(ctx, dc_reshape(ctx, D, 3, (int64_t[]){T1 * K, B, C}), 0, 0, T);
     return dc_cx_store(ctx, dx, dc_permute(ctx, r, (int[]){1, 0, 2}));
 }
@@ -68,7 +71,8 @@ dc_status dc_cx_maxpool1d_back(dc_ctx *ctx, const dc_kernel_args *a) {
     if (st == DC_OK) st = dc_tensor_fill(dx, 0.0);
     if (st != DC_OK || M == 0) return st;
     dc_tensor *pos = dc_cx_index_float(ctx, gy->dtype, dc_cx_in(a, 1), T, NULL); /* (B, To, C) */
-    dc_tensor *start = dc_reshape(ctx, dc_scale(ctx, dc_cx_iota(ctx, gy->dtype, To), (double)s), 3, (int64_t[]){1, To, 1});
+    dc_tensor *start = dc_reshape(ctx, dc_scale(ctx, dc_cx_iota(ctx, gy->dtype, To), (double)s), 3,
+                                  (int64_t[]){1, To, 1});
     dc_tensor *o = dc_sub(ctx, pos, start);
     if (!o) return dc_cx_failed();
     if (s >= k) { /* windows do not overlap: all offsets at once, one strided store */

@@ -43,7 +43,8 @@ dc_status dc_cx_cross_entropy(dc_ctx *ctx, const dc_kernel_args *a) {
 dc_status dc_cx_mse(dc_ctx *ctx, const dc_kernel_args *a) {
     dc_tensor *d = dc_sub(ctx, dc_cx_in(a, 0), dc_cx_in(a, 1));
     dc_tensor *sq = dc_mul(ctx, d, d);
-    return dc_cx_store(ctx, a->out[0], sq ? dc_scale(ctx, dc_sum_all(ctx, sq), 1.0 / (double)dc_tensor_numel(sq)) : NULL);
+    dc_tensor *mean = sq ? dc_scale(ctx, dc_sum_all(ctx, sq), 1.0 / (double)dc_tensor_numel(sq)) : NULL;
+    return dc_cx_store(ctx, a->out[0], mean);
 }
 
 /* in: x, t (same shape) -> loss = mean(max(x, 0) - x t + log(1 + exp(-|x|))),

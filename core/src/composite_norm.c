@@ -21,7 +21,8 @@ dc_status dc_cx_batchnorm(dc_ctx *ctx, const dc_kernel_args *a) {
         var = dc_mean(ctx, dc_mul(ctx, xc, xc), 0, 0);
         /* the running statistics, in place: (1 - m) r + m stat (variance unbiased) */
         dc_tensor *rm1 = dc_add(ctx, dc_scale(ctx, rm, 1.0 - mom), dc_scale(ctx, mean, mom));
-        dc_tensor *rv1 = dc_add(ctx, dc_scale(ctx, rv, 1.0 - mom), dc_scale(ctx, var, mom * (double)R / (double)(R - 1)));
+        dc_tensor *rv1 = dc_add(ctx, dc_scale(ctx, rv, 1.0 - mom),
+                                dc_scale(ctx, var, mom * (double)R / (double)(R - 1)));
         st = rv1 ? dc_cx_store(ctx, rm, rm1) : dc_cx_failed();
         if (st == DC_OK) st = dc_cx_store(ctx, rv, rv1);
     } else {

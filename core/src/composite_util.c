@@ -27,7 +27,9 @@ dc_tensor *dc_cx_recip(dc_ctx *ctx, dc_tensor *x) {
     return x ? dc_div(ctx, dc_cx_scalar(ctx, x->dtype, 1.0), x) : NULL;
 }
 
-dc_tensor *dc_cx_abs(dc_ctx *ctx, dc_tensor *x) { return dc_add(ctx, dc_relu(ctx, x), dc_relu(ctx, dc_scale(ctx, x, -1.0))); }
+dc_tensor *dc_cx_abs(dc_ctx *ctx, dc_tensor *x) {
+    return dc_add(ctx, dc_relu(ctx, x), dc_relu(ctx, dc_scale(ctx, x, -1.0)));
+}
 
 /* MAXPOOL1D over the pairs (a_i, b_i): the maxima (shaped like a) and, if argmax is given,
  * which of the two won (i32 (M, 1, 1): 0 = a, also on ties, 1 = b). */

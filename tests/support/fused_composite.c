@@ -160,7 +160,8 @@ static dc_status run_side(const op_case *c, dc_backend *be, dc_dtype dt, int for
         double *wd = malloc((size_t)s->ny * sizeof *wd);
         dc_rng r = dc_rng_init(77);
         for (int64_t k = 0; wf && wd && k < s->ny; k++) wf[k] = (float)(2 * dc_rng_uniform(&r) - 1), wd[k] = wf[k];
-        dc_tensor *w = wf && wd ? dc_tensor_from_host(data, dt, y->ndim, y->shape, dt == DC_F64 ? (void *)wd : (void *)wf) : NULL;
+        void *wh = dt == DC_F64 ? (void *)wd : (void *)wf;
+        dc_tensor *w = wf && wd ? dc_tensor_from_host(data, dt, y->ndim, y->shape, wh) : NULL;
         free(wf);
         free(wd);
         int was = fc_forbid_transfers(forbid);
