@@ -132,17 +132,18 @@ static int time_graph(bench_case *c, int64_t steps, double *t, double *pipe_ms) 
     return ok;
 }
 
-/* --profile: `steps` more steps under core's profiler. */
+/* --profile: `steps` more steps, each under core's profiler on its own. */
 static int profile_steps(bench_case *c, int64_t steps, bench_profile *bp) {
-    double *t = malloc((size_t)steps * sizeof *t);
-    int ok = t && dc_profile_start(c->be) == DC_OK;
-    ok = ok && run_steps(c, steps, t);
-    ok = dc_profile_stop(c->be) == DC_OK && ok;
-    bp->steps = (int)steps;
-    bp->step_ms = 0;
-    for (int64_t i = 0; ok && i < steps; i++) bp->step_ms += t[i] / (double)steps;
-    free(t);
-    return ok && bench_profile_collect(c->be, bp);
+    bench_profile_acc *acc = calloc(1, sizeof *acc);
+    int ok = acc != NULL;
+    for (int64_t i = 0; ok && i < steps; i++) {
+        double t;
+        ok = dc_profile_start(c->be) == DC_OK && run_steps(c, 1, &t);
+        ok = dc_profile_stop(c->be) == DC_OK && ok && bench_profile_add_step(c->be, acc, t);
+    }
+    ok = ok && bench_profile_finish(c->be, acc, bp);
+    free(acc);
+    return ok;
 }
 
 typedef struct bench_opts {
@@ -267,6 +268,7 @@ int cmd_bench(int argc, char **argv) {
             if (!bench_shape(be, s, &o, &res)) {
                 fprintf(stderr, "dynacl bench: %s on %s: %s\n", s->name, dc_backend_name(be), dc_last_error());
                 free(res.prof.rows);
+                free(res.prof.best);
                 rc = 1;
                 continue;
             }
@@ -284,6 +286,7 @@ int cmd_bench(int argc, char **argv) {
             }
             if (jf) json_result(jf, first, label, s, &o, &res);
             free(res.prof.rows);
+            free(res.prof.best);
             first = 0;
         }
         dc_backend_free(be);

@@ -5,16 +5,19 @@ Runs `dynacl pretrain` for N steps (default 200) on the embedded synthetic datas
 two programs -- typically the previous `cpu` backend (a build of an earlier commit) and the
 current one -- and compares the loss of every step and every tensor of the final model. To say
 what "within float32 tolerance" means after N steps of AdamW, it also runs the old program on
-`cpu-ref`, the naive reference kernels: two correct float32 implementations drift apart that
-much. Then it checks that the new program is deterministic: two runs with the same thread count
+`cpu-ref`, the naive reference kernels, and the new one with DC_CPU_ISA=generic (its plain-C
+kernels: no FMA, another exp rounding): correct float32 implementations drift apart that much,
+and the larger of the two drifts is the "spread". Then it checks that the new program is deterministic: two runs with the same thread count
 give the same bits, and one with a single thread too.
 
     tools/compare_cpu_runs.py --old /tmp/base/build/dynacl --new build/dynacl
     tools/compare_cpu_runs.py --old OLD --new NEW --models dynacl,dynacl-m,ts2vec --steps 200
 
-The new program passes for a method when the largest relative loss difference over the N steps,
-new against old, is at most max(tol, 2 x the reference's), and per tensor the relative L2
-difference of the final weights is at most max(tol_w, 2 x the reference's), with two exceptions.
+The new program passes for a method when the mean relative loss difference over the N steps,
+new against old, is at most max(tol, 3 x the spread): training amplifies rounding
+differences chaotically after about 100 steps, in the reference too, so single steps spike
+(the worst step is printed, not judged). Per tensor, the relative L2
+difference of the final weights is at most max(tol_w, 3 x the spread), with two exceptions.
 The conv biases' gradient is 0 up to rounding under training-mode BatchNorm, so AdamW moves them
 on rounding noise, a random walk that any change in summation order redraws: their difference
 must only stay below 3 learning-rate steps times sqrt(N). The BatchNorm running means follow the
@@ -58,10 +61,12 @@ def losses(run):
     return out
 
 
-def train(prog, backend, model, steps, threads, out, reuse=False):
+def train(prog, backend, model, steps, threads, out, reuse=False, isa=None):
     if reuse and os.path.exists(os.path.join(out, "model.safetensors")):
         return losses(out), read_safetensors(os.path.join(out, "model.safetensors"))
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    if isa:
+        env["DC_CPU_ISA"] = isa
     cmd = [prog, "pretrain", "--model", model, "--backend", backend, "--out", out, "--max-steps", str(steps),
            "--log-every", "1", "--valid-every", "0", "--force"]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -109,21 +114,21 @@ def main():
         lr, wr = train(args.old, "cpu-ref", m, args.steps, args.threads, d("ref"), ru)
         ln2, wn2 = train(args.new, "cpu", m, args.steps, args.threads, d("new2"), ru)
         ln1, wn1 = train(args.new, "cpu", m, args.steps, 1, d("new1"), ru)
+        # a second yardstick: the new program's plain-C kernels (no FMA, other exp rounding)
+        lg, wg = train(args.new, "cpu", m, args.steps, args.threads, d("generic"), ru, "generic")
         ok = True
         # losses: the new program within the reference's spread (or the tolerance) at every step
-        worst_new = worst_ref = 0.0
-        for s in sorted(lo):
-            worst_ref = max(worst_ref, abs(lr[s] - lo[s]) / max(abs(lo[s]), 1e-12))
-            worst_new = max(worst_new, abs(ln[s] - lo[s]) / max(abs(lo[s]), 1e-12))
-        first = min(lo)
-        d1_new = abs(ln[first] - lo[first]) / max(abs(lo[first]), 1e-12)
-        d1_ref = abs(lr[first] - lo[first]) / max(abs(lo[first]), 1e-12)
-        ok = worst_new <= max(args.tol, 2 * worst_ref)
+        rel = lambda a, s: abs(a[s] - lo[s]) / max(abs(lo[s]), 1e-12)
+        worst_new, worst_ref = max(rel(ln, s) for s in lo), max(rel(lr, s) for s in lo)
+        mean_new, mean_ref = sum(rel(ln, s) for s in lo) / len(lo), sum(rel(lr, s) for s in lo) / len(lo)
+        mean_gen = sum(abs(lg[s] - ln[s]) / max(abs(ln[s]), 1e-12) for s in lo) / len(lo)
+        differ = lambda a: next((s for s in sorted(lo) if a[s] != lo[s]), None)
+        ok = mean_new <= max(args.tol, 3 * max(mean_ref, mean_gen))
         # weights per tensor
         lines = []
         for name in sorted(wo):
             a, b, r = wn[name], wo[name], wr[name]
-            dn, dr = rel_l2(a, b), rel_l2(r, b)
+            dn, dr = rel_l2(a, b), max(rel_l2(r, b), rel_l2(wg[name], a))
             note = ""
             layer = [l for l in "123" if name.endswith("conv%s.bias" % l) or name.endswith("bn%s.running_mean" % l)]
             if layer and name.endswith("bias"):
@@ -134,23 +139,25 @@ def main():
                 bias = name[: -len("bn1.running_mean")] + "conv%s.bias" % layer[0]
                 if bias in wo:
                     sub = lambda rm, w: [x - y for x, y in zip(rm, w[bias])]
-                    dn2, dr2 = rel_l2(sub(a, wn), sub(b, wo)), rel_l2(sub(r, wr), sub(b, wo))
-                    good = dn2 <= max(args.tol_weights, 2 * dr2)
+                    dn2 = rel_l2(sub(a, wn), sub(b, wo))
+                    dr2 = max(rel_l2(sub(r, wr), sub(b, wo)), rel_l2(sub(wg[name], wg), sub(a, wn)))
+                    good = dn2 <= max(args.tol_weights, 3 * dr2)
                     note = "  (minus the conv bias: new-old %.2e, ref-old %.2e)" % (dn2, dr2)
                 else:
-                    good = dn <= max(args.tol_weights, 2 * dr)
+                    good = dn <= max(args.tol_weights, 3 * dr)
             else:
-                good = dn <= max(args.tol_weights, 2 * dr)
+                good = dn <= max(args.tol_weights, 3 * dr)
             ok = ok and good
-            lines.append("    %-28s new-old %.2e  ref-old %.2e%s%s" % (name, dn, dr, note, "" if good else "  FAIL"))
+            lines.append("    %-28s new-old %.2e  spread %.2e%s%s" % (name, dn, dr, note, "" if good else "  FAIL"))
         det = ln2 == ln and wn2 == wn
         det1 = ln1 == ln and wn1 == wn
         ok = ok and det
-        print("%-14s %s: loss at step %d old %.7f new %.7f ref %.7f; relative loss difference at step %d new-old "
-              "%.2e (ref-old %.2e), worst over the run new-old %.2e (ref-old %.2e); same bits on a rerun: %s; "
-              "with 1 thread: %s"
-              % (m, "ok" if ok else "FAIL", max(lo), lo[max(lo)], ln[max(ln)], lr[max(lr)], first, d1_new, d1_ref,
-                 worst_new, worst_ref, "yes" if det else "NO", "yes" if det1 else "no"), flush=True)
+        print("%-14s %s: loss at step %d old %.7f new %.7f ref %.7f; first step whose logged loss differs: new %s, "
+              "ref %s; relative loss difference, mean over the run new-old %.2e (ref-old %.2e, generic-new %.2e), "
+              "worst step %.2e (%.2e); same bits on a rerun: %s; with 1 thread: %s"
+              % (m, "ok" if ok else "FAIL", max(lo), lo[max(lo)], ln[max(ln)], lr[max(lr)], differ(ln), differ(lr),
+                 mean_new, mean_ref, mean_gen, worst_new, worst_ref, "yes" if det else "NO", "yes" if det1 else "no"),
+              flush=True)
         for line in lines:
             print(line)
         if not ok:
