@@ -353,10 +353,15 @@ int main(void) {
     Suite *s = suite_create("fetch");
     TCase *tc = tcase_create("fetch");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_fetch_verified_and_present);
-    tcase_add_test(tc, test_fetch_resume_and_mismatch);
     tcase_add_test(tc, test_fetch_harth_zip);
     tcase_add_test(tc, test_fetch_usage);
     suite_add_tcase(s, tc);
-    return dc_test_run_suite(s) ? 1 : 0;
+    if (dc_test_have_data("mitdb", "the downloads from a mirror of the genuine MIT-BIH files")) {
+        TCase *td = tcase_create("mirror");
+        tcase_set_timeout(td, 120);
+        tcase_add_test(td, test_fetch_verified_and_present);
+        tcase_add_test(td, test_fetch_resume_and_mismatch);
+        suite_add_tcase(s, td);
+    }
+    return dc_test_exit(dc_test_run_suite(s));
 }

@@ -1,7 +1,8 @@
 /* test_prepare.c: the prepare pipelines end to end. ECG on genuine MIT-BIH records from
- * shared/data (features against a direct DFT of independently z-scored signals, labels
- * against a naive argmax, per-record class totals against the rhythm durations listed in
- * shared/data/README.md, split sizes, meta.json, reopening memory-mapped); HARTH and
+ * the genuine data folder (features against a direct DFT of independently z-scored signals,
+ * labels against a naive argmax, per-record class totals against the rhythm durations
+ * counted once from the genuine .atr files by an independent parser, split sizes, meta.json,
+ * reopening memory-mapped); HARTH and
  * SleepEEG on files written here in the public layouts; the balanced subset; atomic output
  * (failures and cancellation leave nothing); dataset folder validation; the CLI.
  */
@@ -200,7 +201,7 @@ START_TEST(test_ecg_mitdb_end_to_end) {
         bad += ds.frames.subject[m] != (int32_t)(m * 180 / r.L);
     }
     ck_assert_int_eq(bad, 0);
-    /* class totals per record against README's rhythm durations (0.5 s per frame):
+    /* class totals per record against the independently counted rhythm durations (0.5 s per frame):
      * 201 AFIB 606 s, NOD 24 s, N+T+SVTA 777+397+2 s; 202 N 1171, AFIB 586, AFL 48;
      * 203 AFIB 1455, AFL 314, VT+T 33+4 */
     static const double secs[3][4] = {{606, 0, 24, 1176}, {586, 48, 0, 1171}, {1455, 314, 0, 37}};
@@ -210,7 +211,7 @@ START_TEST(test_ecg_mitdb_end_to_end) {
     for (int s = 0; s < 3; s++)
         for (int k = 0; k < 4; k++) {
             double got = 0.5 * (double)cnt.subject_frames[s * (DC_MAX_CLASSES + 1) + k];
-            ck_assert_msg(fabs(got - secs[s][k]) <= 3.0, "record %s class %d: %.1f s, README %.0f s", recs[s], k, got,
+            ck_assert_msg(fabs(got - secs[s][k]) <= 3.0, "record %s class %d: %.1f s, counted %.0f s", recs[s], k, got,
                           secs[s][k]);
         }
     dc_dataset_counts_free(&cnt);
@@ -735,15 +736,15 @@ START_TEST(test_atomic_output_and_validation) {
     ck_assert_int_eq(dc_dataset_open(dir, &mp), DC_ERR_IO);
     dc_dataset_close(&ds);
     /* a cancelled prepare fails with "interrupted" and writes nothing */
-    static const char *const recs[1] = {"100"};
-    char raw[4300];
+    char raw[4300], csv[4400];
     snprintf(raw, sizeof raw, "%s/raw", dir);
     mkdir(raw, 0777);
-    link_records(raw, recs, 1);
+    snprintf(csv, sizeof csv, "%s/S006.csv", raw);
+    write_harth(csv, 0, 2000);
     dc_prepare_opts o = opts_for(raw);
     o.progress = cancel_at_stft;
     char *extra = NULL;
-    ck_assert_int_eq(dc_prepare_ecg(&o, &ds, &extra), DC_ERR_STATE);
+    ck_assert_int_eq(dc_prepare_harth(&o, &ds, &extra), DC_ERR_STATE);
     ck_assert_msg(strstr(dc_last_error(), "interrupted"), "%s", dc_last_error());
     ck_assert_ptr_null(extra);
     dc_test_rmtree(dir);
@@ -768,11 +769,21 @@ START_TEST(test_cli_prepare) {
     ck_assert_msg(strstr(buf, "--force"), "%s", buf);
     strcat(args, " --force --quiet");
     ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+    dc_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_cli_prepare_usage) {
+    static char buf[1 << 16];
+    char *dir = dc_test_tmpdir(), args[8192], raw[4300];
+    snprintf(raw, sizeof raw, "%s/raw", dir);
+    mkdir(raw, 0777);
     /* a failure leaves no folder and no temporary */
     snprintf(args, sizeof args, "prepare harth --input '%s' --out '%s/harth'", raw, dir);
     ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 1);
     ck_assert_msg(strstr(buf, "no HARTH .csv files"), "%s", buf);
-    ck_assert_int_eq(count_entries(dir), 2);
+    ck_assert_int_eq(count_entries(dir), 1);
     ck_assert_int_eq(dc_test_run_cli("prepare --input x --out y", buf, sizeof buf), 2);
     ck_assert_int_eq(dc_test_run_cli("prepare nope --input x --out y", buf, sizeof buf), 2);
     ck_assert_int_eq(dc_test_run_cli("prepare ecg --input x", buf, sizeof buf), 2);
@@ -786,15 +797,21 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("prepare");
+    if (dc_test_have_data("mitdb", "the ECG pipeline on genuine MIT-BIH records")) {
+        TCase *te = tcase_create("ecg");
+        tcase_set_timeout(te, 120);
+        tcase_add_test(te, test_ecg_mitdb_end_to_end);
+        tcase_add_test(te, test_ecg_seq119_single_record);
+        tcase_add_test(te, test_cli_prepare);
+        suite_add_tcase(s, te);
+    }
     TCase *tc = tcase_create("prepare");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_ecg_mitdb_end_to_end);
-    tcase_add_test(tc, test_ecg_seq119_single_record);
     tcase_add_test(tc, test_harth_pipeline);
     tcase_add_test(tc, test_sleepeeg_pipeline);
     tcase_add_test(tc, test_balanced_subset);
     tcase_add_test(tc, test_atomic_output_and_validation);
-    tcase_add_test(tc, test_cli_prepare);
+    tcase_add_test(tc, test_cli_prepare_usage);
     suite_add_tcase(s, tc);
-    return dc_test_run_suite(s) ? 1 : 0;
+    return dc_test_exit(dc_test_run_suite(s));
 }

@@ -2,9 +2,11 @@
 #define _GNU_SOURCE
 #include "dc_test.h"
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +34,30 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
 
 void dc_test_rmtree(const char *path) {
     if (path) nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int g_skipped, g_required_missing;
+
+int dc_test_have_data(const char *sub, const char *what) {
+    char path[4096];
+    struct stat sb;
+    dc_test_data_path(path, sizeof path, sub);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return 1;
+    const char *req = getenv("DC_REQUIRE_DATA");
+    int required = req && *req && strcmp(req, "0") != 0;
+    printf("%s: %s skipped: the genuine data folder %s is missing (set DC_SHARED_DATA to the folder that holds "
+           "%s/)%s\n",
+           program_invocation_short_name, what, path, sub,
+           required ? "; DC_REQUIRE_DATA is set, so this is a failure" : "");
+    fflush(stdout);
+    if (required) g_required_missing++;
+    else g_skipped++;
+    return 0;
+}
+
+int dc_test_exit(int n_failed) {
+    if (n_failed || g_required_missing) return 1;
+    return g_skipped ? 77 : 0;
 }
 
 int dc_test_run_suite(Suite *s) {

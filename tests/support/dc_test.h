@@ -17,4 +17,14 @@ int dc_test_run_cli(const char *args, char *out, size_t cap);
 /* Run a suite with the usual runner settings; returns the number of failures. */
 int dc_test_run_suite(Suite *s);
 
+/* Cases that need the genuine data: 1 if folder `sub` of dc_test_data_dir() (e.g. "mitdb")
+ * is there. Else prints "<prog>: <what> skipped: <folder> is missing" and returns 0, so the
+ * caller leaves those cases out; with DC_REQUIRE_DATA=1 in the environment (CI sets it) the
+ * line says so and the run fails instead of skipping. */
+int dc_test_have_data(const char *sub, const char *what);
+/* main's exit status from the number of failed checks: 1 on a failure or on data that
+ * DC_REQUIRE_DATA required, else 77 (ctest's SKIP_RETURN_CODE) if dc_test_have_data left
+ * cases out, else 0. */
+int dc_test_exit(int n_failed);
+
 #endif
