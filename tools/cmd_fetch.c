@@ -2,7 +2,7 @@
  * with libcurl from its official site (or --mirror), resuming interrupted downloads from
  * "<file>.part" (HTTP Range), checking each file's SHA-256 against the manifest kept in the
  * repository (fetch_manifest.c) or, for files it does not pin, against the server's
- * SHA256SUMS.txt, and saying so when neither is available. libcurl and zlib are optional at
+ * SHA256SUMS.txt, and saying so when neither is available. libcurl and libarchive are optional at
  * build time: without them (DC_HAVE_DOWNLOAD 0) --list and --help still work, and a download
  * says that this dynacl was built without download support.
  */
@@ -430,7 +430,7 @@ int cmd_fetch(int argc, char **argv) {
     return fetch_dataset(d, base, out, only, (int)retries, quiet, no_unzip);
 #else
     fprintf(stderr, "dynacl fetch-data: this dynacl was built without download support, which needs libcurl and "
-                    "zlib at build time (apt-get install libcurl4-openssl-dev zlib1g-dev, then configure with "
+                    "libarchive at build time (apt-get install libcurl4-openssl-dev libarchive-dev, then configure with "
                     "DC_FETCH=AUTO or ON and rebuild). The files of %s can be downloaded by hand from %s\n",
             d->name, base);
     return 1;
