@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
@@ -795,6 +796,66 @@ START_TEST(test_cli_prepare_usage) {
 }
 END_TEST
 
+/* Entries of dir whose name starts with prefix. */
+static int count_prefixed(const char *dir, const char *prefix) {
+    DIR *d = opendir(dir);
+    ck_assert(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
+/* `dynacl prepare` killed with SIGKILL while it writes leaves its hidden temporary folder (a
+ * partial X.npy); the next prepare into the same output removes it. The kill comes as soon as
+ * the temporary folder appears; if the writer wins the race (renamed already), try again. */
+START_TEST(test_cli_prepare_killed) {
+    static char buf[1 << 16];
+    const char *bin = getenv("DC_DYNACL_BIN");
+    ck_assert_msg(bin && *bin, "DC_DYNACL_BIN is not set (run through ctest)");
+    char *dir = dc_test_tmpdir(), raw[4300], csv[4400], out[4300], args[9000];
+    snprintf(raw, sizeof raw, "%s/raw", dir);
+    mkdir(raw, 0777);
+    snprintf(csv, sizeof csv, "%s/S006.csv", raw);
+    write_harth(csv, 0, 200000);
+    snprintf(out, sizeof out, "%s/ds", dir);
+    int caught = 0;
+    for (int attempt = 0; attempt < 5 && !caught; attempt++) {
+        dc_test_rmtree(out);
+        pid_t pid = fork();
+        ck_assert(pid >= 0);
+        if (pid == 0) {
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, 1), dup2(null, 2);
+            execl(bin, bin, "prepare", "harth", "--input", raw, "--out", out, "--quiet", (char *)NULL);
+            _exit(127);
+        }
+        int seen = 0, st = 0;
+        while (!seen && waitpid(pid, &st, WNOHANG) == 0) seen = count_prefixed(dir, ".ds.tmp-") > 0;
+        if (seen) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+        }
+        caught = WIFSIGNALED(st) && count_prefixed(dir, ".ds.tmp-") == 1;
+    }
+    ck_assert_msg(caught, "prepare was never caught writing");
+    char tmp[4300];
+    DIR *d = opendir(dir);
+    for (struct dirent *e; (e = readdir(d));)
+        if (!strncmp(e->d_name, ".ds.tmp-", 8)) snprintf(tmp, sizeof tmp, "%s/%s", dir, e->d_name);
+    closedir(d);
+    ck_assert(exists(tmp)); /* the killed writer's partial output */
+    snprintf(args, sizeof args, "prepare harth --input '%s' --out '%s' --quiet --force", raw, out);
+    ck_assert_msg(dc_test_run_cli(args, buf, sizeof buf) == 0, "%s", buf);
+    ck_assert_msg(!exists(tmp), "%s: left by the killed prepare, still there", tmp);
+    ck_assert_int_eq(count_prefixed(dir, ".ds."), 0);
+    snprintf(csv, sizeof csv, "%s/meta.json", out);
+    ck_assert(exists(csv));
+    dc_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("prepare");
     if (dc_test_have_data("mitdb", "the ECG pipeline on genuine MIT-BIH records")) {
@@ -812,6 +873,7 @@ int main(void) {
     tcase_add_test(tc, test_balanced_subset);
     tcase_add_test(tc, test_atomic_output_and_validation);
     tcase_add_test(tc, test_cli_prepare_usage);
+    tcase_add_test(tc, test_cli_prepare_killed);
     suite_add_tcase(s, tc);
     return dc_test_exit(dc_test_run_suite(s));
 }
