@@ -463,8 +463,11 @@ static void put16(uint8_t *p, int v) {
     p[1] = (uint8_t)((v >> 8) & 0xFF);
 }
 
+/* Physical range of the ordinary signals: 1 digital step = 0.5 uV unless a test changes it. */
+static const char *g_phys_min = "-16384", *g_phys_max = "16383.5";
+
 /* EDF with ns signals (label, samples per record) and nrec records; fill(r, s, i) gives
- * sample i of signal s in record r. Physical range chosen so 1 digital step = 0.5 uV. */
+ * sample i of signal s in record r. */
 static void write_edf(const char *path, const char *reserved, const char *dur, int ns, const char *const *labels,
                       const int *spr, int nrec, int (*fill)(int, int, int), const char *tal, size_t tal_len) {
     size_t hb = 256 * (size_t)(ns + 1), rb = 0;
@@ -490,8 +493,8 @@ static void write_edf(const char *path, const char *reserved, const char *dur, i
         put(b, 256 + 16 * i, 16, labels[i]);
         put(b, 256 + 16 * ns + 80 * i, 80, "");
         put(b, 256 + 96 * ns + 8 * i, 8, ann ? "" : "uV");
-        put(b, 256 + 104 * ns + 8 * i, 8, ann ? "-1" : "-16384");
-        put(b, 256 + 112 * ns + 8 * i, 8, ann ? "1" : "16383.5");
+        put(b, 256 + 104 * ns + 8 * i, 8, ann ? "-1" : g_phys_min);
+        put(b, 256 + 112 * ns + 8 * i, 8, ann ? "1" : g_phys_max);
         put(b, 256 + 120 * ns + 8 * i, 8, "-32768");
         put(b, 256 + 128 * ns + 8 * i, 8, "32767");
         put(b, 256 + 136 * ns + 80 * i, 80, "");
@@ -604,6 +607,34 @@ START_TEST(test_sleepeeg_pipeline) {
     o = opts_for(dir);
     ck_assert_int_eq(dc_prepare_sleepeeg(&o, &ds, &extra), DC_ERR_IO);
     ck_assert_msg(strstr(dc_last_error(), "SC4002E0-PSG.edf: no hypnogram"), "%s", dc_last_error());
+    dc_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* An EDF whose physical range (+-1e300) turns samples into values beyond float32: the
+ * pipeline refuses the Inf that results, naming the instance and its subject, unless
+ * allow_nonfinite. */
+START_TEST(test_sleepeeg_overflow_refused) {
+    char *dir = dc_test_tmpdir();
+    g_phys_min = "-1e300", g_phys_max = "1e300";
+    write_pair(dir, "SC4001E0-PSG.edf", "SC4001EC-Hypnogram.edf", 0, 2,
+               TAL("+0\x14\x14\0+0\x15" "60\x14Sleep stage W\x14\0"));
+    g_phys_min = "-16384", g_phys_max = "16383.5";
+    dc_prepare_opts o = opts_for(dir);
+    o.seq_len = 5;
+    dc_dataset ds;
+    char *extra = NULL;
+    ck_assert_int_eq(dc_prepare_sleepeeg(&o, &ds, &extra), DC_ERR_NUMERIC);
+    ck_assert_msg(strstr(dc_last_error(), "prepare sleepeeg: instance 0 (subject 0), feature 0 is ") &&
+                      strstr(dc_last_error(), "--allow-nonfinite"),
+                  "%s", dc_last_error());
+    ck_assert_ptr_null(extra);
+    o.allow_nonfinite = 1;
+    ck_assert_msg(dc_prepare_sleepeeg(&o, &ds, &extra) == DC_OK, "%s", dc_last_error());
+    ck_assert(!isfinite(ds.frames.X[0]));
+    free(extra);
+    dc_dataset_close(&ds);
     dc_test_rmtree(dir);
     free(dir);
 }
@@ -870,6 +901,7 @@ int main(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_harth_pipeline);
     tcase_add_test(tc, test_sleepeeg_pipeline);
+    tcase_add_test(tc, test_sleepeeg_overflow_refused);
     tcase_add_test(tc, test_balanced_subset);
     tcase_add_test(tc, test_atomic_output_and_validation);
     tcase_add_test(tc, test_cli_prepare_usage);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
+#include "dc/dc_finite.h"
 #include "dc/dc_npy.h"
 #include "dc/dc_safetensors.h"
 #include "train/dc_model.h"
@@ -172,6 +173,10 @@ int cmd_cluster(int argc, char **argv) {
             (yn.dtype != DC_NPY_I32 && yn.dtype != DC_NPY_I64)) {
             fprintf(stderr, "dynacl cluster: --embeddings must be float32 (N, F) and --labels int32/int64 (N)\n");
             rc = 1;
+            goto done;
+        }
+        if (dc_check_finite(zn.data, 4, zn.ndim, zn.shape, zpath) != DC_OK) {
+            rc = dc_tool_fail("cluster", "reading the embeddings (NaN and Inf cannot be clustered)");
             goto done;
         }
         n = zn.shape[0];

@@ -1,17 +1,19 @@
 /* cmd_embed.c: `dynacl embed` (encoder outputs in eval mode, as .npy) and `dynacl loss`
- * (the pretext loss of a checkpoint on a split, eval mode). */
+ * (the pretext loss of a checkpoint on a split, eval mode). Inputs and weights with NaN or
+ * Inf are refused, naming the first one, unless --allow-nonfinite. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dc/dc.h"
 #include "data/dc_dataset.h"
+#include "dc/dc_finite.h"
 #include "dc/dc_npy.h"
 #include "dc/dc_safetensors.h"
 #include "tool_common.h"
 #include "train/dc_train.h"
 
-static int open_encoder(const char *ckpt, dc_backend *be, int64_t D, dc_encoder **out) {
+static int open_encoder(const char *ckpt, dc_backend *be, int64_t D, unsigned flags, dc_encoder **out) {
     *out = NULL;
     int64_t Dc;
     if (dc_checkpoint_in_dim(ckpt, &Dc) != DC_OK) return 0;
@@ -22,7 +24,7 @@ static int open_encoder(const char *ckpt, dc_backend *be, int64_t D, dc_encoder 
     }
     dc_encoder *e = dc_encoder_new(be, D);
     dc_st_file *f = NULL;
-    int ok = e && dc_st_open(ckpt, &f) == DC_OK && dc_encoder_load_file(e, f, ckpt) == DC_OK;
+    int ok = e && dc_st_open(ckpt, &f) == DC_OK && dc_encoder_load_file_ex(e, f, ckpt, flags) == DC_OK;
     dc_st_close(f);
     if (!ok) {
         dc_encoder_free(e);
@@ -47,6 +49,7 @@ static int split_range(const dc_dataset *ds, const char *split, int64_t *first, 
 int cmd_embed(int argc, char **argv) {
     const char *ckpt = NULL, *data = NULL, *input = NULL, *out = NULL, *split = "test", *backend = "cpu";
     int64_t chunk = 64;
+    int allow_nonfinite = 0;
     const dc_opt opts[] = {
         {"checkpoint", OPT_STR, &ckpt, "encoder checkpoint (.safetensors; PyTorch state_dict names)"},
         {"data", OPT_STR, &data, "prepared dataset: embed the sequences of --split"},
@@ -55,6 +58,8 @@ int cmd_embed(int argc, char **argv) {
         {"out", OPT_STR, &out, "output .npy: (n_seq, T, 32) for --data and (N, T, D) input, (N, 32) for (N, D)"},
         {"backend", OPT_STR, &backend, "backend (default cpu)"},
         {"chunk", OPT_INT, &chunk, "sequences per forward pass (default 64)"},
+        {"allow-nonfinite", OPT_FLAG, &allow_nonfinite,
+         "let NaN and Inf in --input and in the weights through (refused by default, naming the first one)"},
         {0},
     };
     int r = dc_opts_parse("embed", "--checkpoint CKPT (--data DIR [--split S] | --input X.npy) --out Z.npy", opts, argc, argv);
@@ -95,6 +100,10 @@ int cmd_embed(int argc, char **argv) {
             dc_npy_close(&in);
             return 1;
         }
+        if (!allow_nonfinite && dc_check_finite(in.data, 4, in.ndim, in.shape, input) != DC_OK) {
+            dc_npy_close(&in);
+            return dc_tool_fail("embed", "reading --input (--allow-nonfinite lets NaN and Inf through)");
+        }
         n = in.shape[0];
         T = in.ndim == 3 ? in.shape[1] : 1; /* (N, D): N sequences of length 1, as the clustering subset */
         D = in.shape[in.ndim - 1];
@@ -107,8 +116,12 @@ int cmd_embed(int argc, char **argv) {
     dc_backend *be = dc_backend_new(backend);
     dc_encoder *enc = NULL;
     float *Z = malloc((size_t)(n * T * 32) * sizeof *Z + 1);
-    if (!be || !Z || !open_encoder(ckpt, be, D, &enc) || dc_encoder_embed(enc, X, n, T, Z, chunk) != DC_OK ||
-        dc_npy_write(out, DC_NPY_F32, ond, oshape, Z) != DC_OK) {
+    if (be && Z && !open_encoder(ckpt, be, D, allow_nonfinite ? DC_LOAD_ALLOW_NONFINITE : 0, &enc)) {
+        rc = dc_tool_fail("embed", dc_last_status() == DC_ERR_NUMERIC
+                                       ? "loading the checkpoint (--allow-nonfinite lets NaN and Inf weights through)"
+                                       : "loading the checkpoint");
+    } else if (!be || !Z || dc_encoder_embed(enc, X, n, T, Z, chunk) != DC_OK ||
+               dc_npy_write(out, DC_NPY_F32, ond, oshape, Z) != DC_OK) {
         rc = dc_tool_fail("embed", "embedding");
     } else {
         printf("wrote %s: %lld x %s32 embeddings (eval-mode BatchNorm)\n", out, (long long)n, ond == 3 ? "T x " : "");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
+#include "dc/dc_finite.h"
 #include "dc/dc_npy.h"
 #include "eval_tools.h"
 #include "tool_common.h"
@@ -97,6 +98,11 @@ static int load_embeddings(const char *ztr, const char *ytr, const char *zte, co
             fprintf(stderr, "dynacl linear-eval: %s must be float32 (N, T, F) or (N, F) with %s int32/int64 (N, T) or (N), "
                             "and both splits must share T and F\n", zp[k], yp[k]);
             emb_free(e);
+            return 0;
+        }
+        if (dc_check_finite(z->data, 4, z->ndim, z->shape, zp[k]) != DC_OK) {
+            emb_free(e);
+            dc_tool_fail("linear-eval", "reading the embeddings (NaN and Inf cannot train a probe)");
             return 0;
         }
         e->Z[k] = z->data, e->n[k] = n, e->T = T, e->F = F;

@@ -105,7 +105,7 @@ int cmd_prepare(int argc, char **argv) {
     const char *synopsis = "harth|ecg|sleepeeg --input DIR --out DIR [options]";
     const char *input = NULL, *out = NULL, *backend = "cpu";
     int64_t seed = 42, seq_len = 0, stride = 0, threads = 0;
-    int force = 0, from_npy = 0, quiet = 0;
+    int force = 0, from_npy = 0, quiet = 0, allow_nonfinite = 0;
     const dc_opt opts[] = {
         {"input", OPT_STR, &input, "folder with the raw files (CSVs, WFDB records, EDF files or .npy)"},
         {"out", OPT_STR, &out, "output folder (written atomically)"},
@@ -115,6 +115,8 @@ int cmd_prepare(int argc, char **argv) {
         {"stride", OPT_INT, &stride, "instances between sequence starts (default harth 24, others = seq-len)"},
         {"threads", OPT_INT, &threads, "threads reading and hashing files (default: all cores)"},
         {"from-npy", OPT_FLAG, &from_npy, "sleepeeg: read samples.npy + labels.npy (TF-C arrays) instead of EDF"},
+        {"allow-nonfinite", OPT_FLAG, &allow_nonfinite,
+         "keep instances with NaN or Inf (refused by default, naming the first one)"},
         {"force", OPT_FLAG, &force, "replace an existing prepared dataset at --out"},
         {"quiet", OPT_FLAG, &quiet, "no progress display"},
         {0},
@@ -163,6 +165,7 @@ int cmd_prepare(int argc, char **argv) {
     o.stride = stride;
     o.threads = (int)threads;
     o.from_npy = from_npy;
+    o.allow_nonfinite = allow_nonfinite;
     o.progress = on_progress;
     o.user = &ps;
     double t0 = dc_now();

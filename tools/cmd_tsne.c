@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
+#include "dc/dc_finite.h"
 #include "dc/dc_npy.h"
 #include "eval_tools.h"
 #include "plot_png.h"
@@ -76,6 +77,10 @@ int cmd_tsne(int argc, char **argv) {
             (yn.dtype != DC_NPY_I32 && yn.dtype != DC_NPY_I64)) {
             fprintf(stderr, "dynacl tsne: --embeddings must be float32 (N, F) and --labels int32/int64 (N)\n");
             rc = 1;
+            goto done;
+        }
+        if (dc_check_finite(zn.data, 4, zn.ndim, zn.shape, zpath) != DC_OK) {
+            rc = dc_tool_fail("tsne", "reading the embeddings (NaN and Inf cannot be mapped)");
             goto done;
         }
         n = zn.shape[0], F = zn.shape[1];

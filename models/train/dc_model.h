@@ -117,11 +117,16 @@ const char *const *dc_model_names(void);
  * bn1.num_batches_tracked I64 []), heads under "<method>.". Atomic write. */
 dc_status dc_model_save(const dc_model *m, const char *path, const char *meta_json);
 /* Load weights (shapes must match: a clear error names both shapes). Heads are optional
- * in the file unless the model has them. */
+ * in the file unless the model has them. A NaN or Inf weight is refused (DC_ERR_NUMERIC,
+ * naming the tensor and the element). */
 dc_status dc_model_load(dc_model *m, const char *path);
 /* Encoder-only helpers (used by embed/eval on any checkpoint, e.g. a PyTorch state_dict). */
 dc_status dc_encoder_save_entries(const dc_encoder *enc, void *writer /* dc_st_writer */);
 dc_status dc_encoder_load_file(dc_encoder *enc, const void *file /* dc_st_file */, const char *path);
+/* The same with flags: DC_LOAD_ALLOW_NONFINITE lets NaN and Inf weights through. */
+#define DC_LOAD_ALLOW_NONFINITE 1u
+dc_status dc_encoder_load_file_ex(dc_encoder *enc, const void *file /* dc_st_file */, const char *path,
+                                  unsigned flags);
 /* Input dimension D of the encoder stored in a checkpoint (from conv1.weight). */
 dc_status dc_checkpoint_in_dim(const char *path, int64_t *D);
 
