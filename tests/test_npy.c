@@ -341,16 +341,6 @@ START_TEST(test_atomic_writes) {
 }
 END_TEST
 
-/* Entries of dir whose name starts with prefix. */
-static int count_prefixed(const char *dir, const char *prefix) {
-    DIR *dd = opendir(dir);
-    ck_assert(dd);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(dd));) n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-    closedir(dd);
-    return n;
-}
-
 /* A writer that begins a temporary folder at dir/name and a temporary file at dir/name.bin,
  * writes into both, says so on the pipe and waits to be killed. */
 static pid_t start_writer(const char *dir, const char *name) {
@@ -387,38 +377,38 @@ START_TEST(test_atomic_stale_temporaries) {
     kill(dead, SIGKILL);
     waitpid(dead, NULL, 0);
     pid_t live = start_writer(dir, "live");
-    ck_assert_int_eq(count_prefixed(dir, ".out.tmp-"), 1);
-    ck_assert_int_eq(count_prefixed(dir, ".out.bin.tmp-"), 1);
-    ck_assert_int_eq(count_prefixed(dir, ".live.tmp-"), 1);
-    ck_assert_int_eq(count_prefixed(dir, ".live.bin.tmp-"), 1);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".out.tmp-"), 1);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".out.bin.tmp-"), 1);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".live.tmp-"), 1);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".live.bin.tmp-"), 1);
     /* a begin on another name leaves them alone */
     snprintf(p, sizeof p, "%s/other", dir);
     dc_atomic_dir d;
     ck_assert_int_eq(dc_atomic_dir_begin(&d, p, 0), DC_OK);
     dc_atomic_dir_abort(&d);
-    ck_assert_int_eq(count_prefixed(dir, ".out.tmp-"), 1);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".out.tmp-"), 1);
     /* the killed writer's folder goes with the next begin on its name, and its file likewise */
     snprintf(p, sizeof p, "%s/out", dir);
     ck_assert_int_eq(dc_atomic_dir_begin(&d, p, 0), DC_OK);
-    ck_assert_int_eq(count_prefixed(dir, ".out.tmp-"), 1); /* only the new one */
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".out.tmp-"), 1); /* only the new one */
     ck_assert_int_eq(dc_atomic_dir_commit(&d), DC_OK);
-    ck_assert_int_eq(count_prefixed(dir, ".out.tmp-"), 0);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".out.tmp-"), 0);
     snprintf(p, sizeof p, "%s/out.bin", dir);
     ck_assert_int_eq(dc_atomic_write(p, "whole", 5), DC_OK);
-    ck_assert_int_eq(count_prefixed(dir, ".out.bin.tmp-"), 0);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".out.bin.tmp-"), 0);
     /* the live writer's are kept, also by begins on their own names */
     snprintf(p, sizeof p, "%s/live", dir);
     ck_assert_int_eq(dc_atomic_dir_begin(&d, p, 0), DC_OK);
-    ck_assert_int_eq(count_prefixed(dir, ".live.tmp-"), 2);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".live.tmp-"), 2);
     dc_atomic_dir_abort(&d);
     snprintf(p, sizeof p, "%s/live.bin", dir);
     ck_assert_int_eq(dc_atomic_write(p, "whole", 5), DC_OK);
-    ck_assert_int_eq(count_prefixed(dir, ".live.tmp-"), 1);
-    ck_assert_int_eq(count_prefixed(dir, ".live.bin.tmp-"), 1);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".live.tmp-"), 1);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".live.bin.tmp-"), 1);
     kill(live, SIGKILL);
     waitpid(live, NULL, 0);
     ck_assert_int_eq(dc_atomic_write(p, "again", 5), DC_OK);
-    ck_assert_int_eq(count_prefixed(dir, ".live.bin.tmp-"), 0);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".live.bin.tmp-"), 0);
     dc_test_rmtree(dir);
     free(dir);
 }

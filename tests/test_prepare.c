@@ -827,16 +827,6 @@ START_TEST(test_cli_prepare_usage) {
 }
 END_TEST
 
-/* Entries of dir whose name starts with prefix. */
-static int count_prefixed(const char *dir, const char *prefix) {
-    DIR *d = opendir(dir);
-    ck_assert(d);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));) n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-    closedir(d);
-    return n;
-}
-
 /* `dynacl prepare` killed with SIGKILL while it writes leaves its hidden temporary folder (a
  * partial X.npy); the next prepare into the same output removes it. The kill comes as soon as
  * the temporary folder appears; if the writer wins the race (renamed already), try again. */
@@ -862,12 +852,12 @@ START_TEST(test_cli_prepare_killed) {
             _exit(127);
         }
         int seen = 0, st = 0;
-        while (!seen && waitpid(pid, &st, WNOHANG) == 0) seen = count_prefixed(dir, ".ds.tmp-") > 0;
+        while (!seen && waitpid(pid, &st, WNOHANG) == 0) seen = dc_test_count_prefixed(dir, ".ds.tmp-") > 0;
         if (seen) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
         }
-        caught = WIFSIGNALED(st) && count_prefixed(dir, ".ds.tmp-") == 1;
+        caught = WIFSIGNALED(st) && dc_test_count_prefixed(dir, ".ds.tmp-") == 1;
     }
     ck_assert_msg(caught, "prepare was never caught writing");
     char tmp[4300];
@@ -879,7 +869,7 @@ START_TEST(test_cli_prepare_killed) {
     snprintf(args, sizeof args, "prepare harth --input '%s' --out '%s' --quiet --force", raw, out);
     ck_assert_msg(dc_test_run_cli(args, buf, sizeof buf) == 0, "%s", buf);
     ck_assert_msg(!exists(tmp), "%s: left by the killed prepare, still there", tmp);
-    ck_assert_int_eq(count_prefixed(dir, ".ds."), 0);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".ds."), 0);
     snprintf(csv, sizeof csv, "%s/meta.json", out);
     ck_assert(exists(csv));
     dc_test_rmtree(dir);

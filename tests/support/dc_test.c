@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "dc_test.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdlib.h>
@@ -58,6 +59,15 @@ int dc_test_have_data(const char *sub, const char *what) {
 int dc_test_exit(int n_failed) {
     if (n_failed || g_required_missing) return 1;
     return g_skipped ? 77 : 0;
+}
+
+int dc_test_count_prefixed(const char *dir, const char *prefix) {
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot read folder %s", dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
 }
 
 int dc_test_run_suite(Suite *s) {

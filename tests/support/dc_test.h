@@ -11,6 +11,8 @@ void dc_test_data_path(char *buf, size_t cap, const char *rel);
 /* A fresh empty temporary directory (mkdtemp under $TMPDIR or /tmp); caller frees with dc_test_rmtree. */
 char *dc_test_tmpdir(void);
 void dc_test_rmtree(const char *path);
+/* Number of entries of folder dir whose name starts with prefix (a failed check if dir cannot be read). */
+int dc_test_count_prefixed(const char *dir, const char *prefix);
 /* Run the dynacl program (DC_DYNACL_BIN, set by ctest) with args, capturing stdout and
  * stderr into out; returns its exit status (-1 if it did not exit normally). */
 int dc_test_run_cli(const char *args, char *out, size_t cap);
