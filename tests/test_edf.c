@@ -229,6 +229,18 @@ START_TEST(test_stage_codes) {
     ck_assert_int_eq(dc_sleep_stage_code("Sleep stage WW"), DC_SLEEP_NOT_STAGE);
     ck_assert_int_eq(dc_sleep_stage_code("Lights off"), DC_SLEEP_NOT_STAGE);
     ck_assert_int_eq(dc_sleep_stage_code(NULL), DC_SLEEP_NOT_STAGE);
+    /* a hypnogram may span 100,000 epochs (~35 days), no more: one annotation's onset must
+     * not make the reader allocate and fill a per-epoch array of any size it names */
+    dc_edf_annot an = {0, 30.0 * 100000, "Sleep stage W", 0};
+    dc_edf_annots a = {.n = 1, .ann = &an};
+    int32_t *st = NULL;
+    int64_t n = 0;
+    ck_assert_int_eq(dc_sleep_hypnogram_epochs(&a, &st, &n), DC_OK);
+    ck_assert(n == 100000 && st[0] == DC_SLEEP_W && st[99999] == DC_SLEEP_W);
+    free(st);
+    an.onset = 30;
+    ck_assert_int_eq(dc_sleep_hypnogram_epochs(&a, &st, &n), DC_ERR_FORMAT);
+    ck_assert_msg(strstr(dc_last_error(), "ends beyond 100000 epochs"), "%s", dc_last_error());
 }
 END_TEST
 
