@@ -39,6 +39,8 @@ const char *dc_backend_kind(const dc_backend *be);   /* "cuda" */
 dc_status dc_backend_sync(dc_backend *be);
 /* 1 if the backend implements the op for the dtype (see dc_ops.h for op ids). */
 int dc_backend_supports(dc_backend *be, int op, int dtype);
+/* 1 if the backend claims bit-identical results for identical calls (cpu, cpu-ref, ...). */
+int dc_backend_is_deterministic(const dc_backend *be);
 
 /* ---- graph capture (CUDA graphs; core/src/graph.c) ----
  *

@@ -5,7 +5,7 @@
  * table. Core checks every argument before calling a kernel (shapes, dtypes, contiguity
  * as documented per op below), so kernels can trust their inputs. A NULL kernel slot
  * means "not supported": the op fails with DC_ERR_UNSUPPORTED naming op and backend.
- * The conformance test for a port is the parity suite (tests/test_parity.c), see
+ * The acceptance test for a port is `dynacl conformance --backend <name>`, see
  * docs/PORTING.md.
  */
 #ifndef DC_BACKEND_IMPL_H
@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define DC_BACKEND_ABI 1
+#define DC_BACKEND_ABI 2
 #define DC_MAX_KERNEL_IN 6
 #define DC_MAX_KERNEL_OUT 3
 
@@ -28,6 +28,11 @@ struct dc_buffer {
     dc_backend *be;
     void *ptr;
     size_t size;   /* bytes */
+    /* Core's bookkeeping; backends leave these alone. In poison mode (dc_ctx_set_poison) a
+     * tensor's bytes start guard_lo bytes into the buffer and are `used` bytes long; the
+     * guard_lo bytes before them and guard_hi bytes after them hold a pattern that the
+     * dispatch checks after every kernel (guard_hi 0: not armed). */
+    size_t guard_lo, used, guard_hi;
 };
 
 /* An open backend device. */
@@ -36,6 +41,7 @@ struct dc_backend {
     void *impl;      /* backend-private state (handles, streams, plan caches) */
     int device;
     char name[64];   /* "cuda:0" */
+    int capturing;   /* core's: between dc_graph_capture_begin and _end */
 };
 
 /* Scalar parameters of one kernel call. Meaning per op: see the table below. */
@@ -128,6 +134,10 @@ typedef struct dc_backend_vtbl {
      * (plus f64 when supports_f64 is set) */
     int (*supports)(dc_backend *be, dc_op op, dc_dtype dt);
     int supports_f64;
+    /* 1 if the same calls on the same inputs give bit-identical results on this device (no
+     * atomics or run-to-run algorithm choices); `dynacl conformance` checks the claim.
+     * 0 makes no claim. */
+    int deterministic;
     dc_kernel_fn kernels[DC_OP_COUNT];
     /* optional, all four or none: graph capture (CUDA graphs). Between capture_begin and
      * capture_end the backend records its kernels and copies instead of running them;
