@@ -104,7 +104,9 @@ typedef dc_status (*dc_kernel_fn)(dc_backend *be, const dc_kernel_args *a);
  *              (index into T; first maximum wins)
  *  MAXPOOL1D_BACK in0 gy (B, To, C), in1 argmax i32 (B, To, C); i0 kernel, i1 stride (as the
  *              forward), i2 T -> out0 dx (B, T, C) (zeroed, scatter-add)
- *  RFFT        in0 (R, n) -> out0 (R, n/2+1, 2); i0 = n, i1 = R
+ *  RFFT        in0 (R, n) -> out0 (R, n/2+1, 2); i0 = n, i1 = R. Bins 0 and (even n) n/2
+ *              are real: their imaginary parts must be exactly +0 (not -0 or a rounding
+ *              residue, which flip the atan2 of a negative bin by 2 pi)
  *  IRFFT       in0 (R, n/2+1, 2) -> out0 (R, n) = f0 * c2r(in0) (unnormalised inverse, Hermitian
  *              extension; Im of bin 0 and of bin n/2 for even n ignored); i0 = n, i1 = R
  *  RNG         out0 contig (f32/f64/u8); i0 dist (DC_RNG_*), i1 seed, i2 counter;
