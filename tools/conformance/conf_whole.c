@@ -126,11 +126,12 @@ typedef struct whole {
     dc_backend *test, *ref;
     batches data;
     float *host;                     /* one batch */
-    char msg[512];
 } whole;
 
-static void result(whole *w, const char *row, conf_verdict v, double err, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
+static void result(whole *w, const char *row, conf_verdict v, double err, const char *fmt, ...);
 static void result(whole *w, const char *row, conf_verdict v, double err, const char *fmt, ...) {
     char reason[512];
     va_list ap;
@@ -147,31 +148,40 @@ static void failed(whole *w, const char *row, const char *what) {
     result(w, row, CONF_FAIL, NAN, "%s: %s", what, dc_last_error()[0] ? dc_last_error() : "failed");
 }
 
+/* a on ba from seed 42, b on bb with a's weights; 0 (a FAIL recorded) when either fails */
+static int trainer_pair(whole *w, const char *row, dc_backend *ba, dc_backend *bb, trainer *a, trainer *b) {
+    if (trainer_open(a, ba, &w->data, NULL) != DC_OK) {
+        failed(w, row, "encoder");
+        return 0;
+    }
+    if (trainer_open(b, bb, &w->data, a->enc) != DC_OK) {
+        failed(w, row, "encoder");
+        trainer_close(a);
+        return 0;
+    }
+    return 1;
+}
+
+/* batch s of the fixed order into t's input */
+static dc_status trainer_feed(whole *w, trainer *t, int64_t s) {
+    dc_status st = batches_get(&w->data, s, w->host);
+    return st == DC_OK ? dc_tensor_upload(t->x, w->host, (size_t)(w->data.B * w->data.T * w->data.fr.D) * sizeof *w->host)
+                       : st;
+}
+
 static void check_train(whole *w) {
     const char *row = "train.dynacl";
     const conf_run_tols *tl = &conf_run_tolerances;
     const int64_t steps = w->o->train_steps > 0 ? w->o->train_steps : w->o->quick ? 30 : 200;
-    const int64_t n = w->data.B * w->data.T * w->data.fr.D;
     trainer a, b;
-    if (trainer_open(&a, w->ref, &w->data, NULL) != DC_OK) {
-        failed(w, row, "reference encoder");
-        return;
-    }
-    if (trainer_open(&b, w->test, &w->data, a.enc) != DC_OK) {
-        trainer_close(&a);
-        {
-        failed(w, row, "encoder");
-        return;
-    }
-    }
+    if (!trainer_pair(w, row, w->ref, w->test, &a, &b)) return;
     double *la = malloc((size_t)steps * sizeof *la), *lb = malloc((size_t)steps * sizeof *lb);
     double worst = 0, tail_a = 0, tail_b = 0;
     int64_t worst_at = 0, tail = steps < 50 ? steps : 50;
     const char *bad = NULL;
     char why[256] = "";
     for (int64_t s = 0; la && lb && s < steps && !bad; s++) {
-        if (batches_get(&w->data, s, w->host) != DC_OK || dc_tensor_upload(a.x, w->host, (size_t)n * 4) != DC_OK ||
-            dc_tensor_upload(b.x, w->host, (size_t)n * 4) != DC_OK) {
+        if (trainer_feed(w, &a, s) != DC_OK || trainer_feed(w, &b, s) != DC_OK) {
             bad = "data";
             break;
         }
@@ -204,14 +214,15 @@ static void check_train(whole *w) {
         int64_t mism = 0;
         we = pa && pb ? conf_rel_err(pb, pa, dc_params_numel(a.enc->params), &mism) : NAN;
         if (!pa || !pb)
-            snprintf(why, sizeof why, "reading the weights back: %s", dc_last_error()), bad = why;
+            snprintf(why, sizeof why, "reading the weights back: %s", dc_last_error());
         else if (mism || !(we <= tl->final_weights))
-            snprintf(why, sizeof why, "final weights: rel err %.3g > %.2g", we, tl->final_weights), bad = why;
+            snprintf(why, sizeof why, "final weights: rel err %.3g > %.2g", we, tl->final_weights);
         else if (fabs(tail_b - tail_a) > tl->traj_tail * fabs(tail_a))
             snprintf(why, sizeof why, "mean loss of the last %lld steps %.6f, reference %.6f", (long long)tail, tail_b,
-                     tail_a), bad = why;
+                     tail_a);
         else if (!(lb[steps - 1] < lb[0]))
-            snprintf(why, sizeof why, "the loss did not fall (%.6f -> %.6f)", lb[0], lb[steps - 1]), bad = why;
+            snprintf(why, sizeof why, "the loss did not fall (%.6f -> %.6f)", lb[0], lb[steps - 1]);
+        if (why[0]) bad = why;
         free(pa);
         free(pb);
     }
@@ -326,36 +337,33 @@ static void check_embed(whole *w, const char *model) {
     if (!conf_selected(w->o, row, "runs")) return;
     dc_model_config cfg = dc_model_config_defaults(model, "synthetic", "authors");
     method_run a = {0}, b = {0};
-    const int64_t n = w->data.B, T = w->data.T, D = w->data.fr.D;
-    float *za = malloc((size_t)(n * T * DC_ENCODER_OUT) * sizeof *za), *zb = malloc((size_t)(n * T * DC_ENCODER_OUT) * sizeof *zb);
-    dc_status st = za && zb ? method_open(&a, &cfg, w->ref, &w->data, w->host, NULL) : dc_fail(DC_ERR_OOM, "out of host memory");
+    const int64_t n = w->data.B, T = w->data.T, nz = n * T * DC_ENCODER_OUT;
+    float *za = malloc((size_t)nz * sizeof *za), *zb = malloc((size_t)nz * sizeof *zb);
+    double *da = malloc((size_t)nz * sizeof *da), *db = malloc((size_t)nz * sizeof *db);
+    dc_status st = za && zb && da && db ? method_open(&a, &cfg, w->ref, &w->data, w->host, NULL)
+                                        : dc_fail(DC_ERR_OOM, "out of host memory");
     for (int k = 0; st == DC_OK && k < 2; k++) { /* move the running statistics */
         dc_ctx_reset(a.ctx);
         if (!dc_encoder_forward(a.m->enc, a.ctx, a.x, 1)) st = dc_last_status();
     }
+    dc_rng ra = dc_rng_init(11), rb = dc_rng_init(11);
     if (st != DC_OK) {
         failed(w, row, "reference");
     } else if (method_open(&b, &cfg, w->test, &w->data, w->host, a.m) != DC_OK) {
         failed(w, row, "model");
+    } else if (dc_model_embed(a.m, w->host, n, T, za, &ra) != DC_OK) {
+        failed(w, row, "reference embedding");
+    } else if (dc_model_embed(b.m, w->host, n, T, zb, &rb) != DC_OK) {
+        failed(w, row, "embedding");
     } else {
-        dc_rng ra = dc_rng_init(11), rb = dc_rng_init(11);
-        if (dc_model_embed(a.m, w->host, n, T, za, &ra) != DC_OK) failed(w, row, "reference embedding");
-        else if (dc_model_embed(b.m, w->host, n, T, zb, &rb) != DC_OK) failed(w, row, "embedding");
-        else {
-            double *da = malloc((size_t)(n * T * DC_ENCODER_OUT) * sizeof *da), *db = malloc((size_t)(n * T * DC_ENCODER_OUT) * sizeof *db);
-            for (int64_t k = 0; da && db && k < n * T * DC_ENCODER_OUT; k++) da[k] = za[k], db[k] = zb[k];
-            int64_t mism = 0;
-            double e = da && db ? conf_rel_err(db, da, n * T * DC_ENCODER_OUT, &mism) : INFINITY;
-            result(w, row, !mism && e <= conf_run_tolerances.embed ? CONF_PASS : CONF_FAIL, e,
-                   "%lld x %lld x %lld -> 32 in eval mode: rel err %.2g%s", (long long)n, (long long)T, (long long)D, e,
-                   mism ? ", NaN/Inf mismatches" : "");
-            free(da);
-            free(db);
-        }
+        for (int64_t k = 0; k < nz; k++) da[k] = za[k], db[k] = zb[k];
+        int64_t mism = 0;
+        double e = conf_rel_err(db, da, nz, &mism);
+        result(w, row, !mism && e <= conf_run_tolerances.embed ? CONF_PASS : CONF_FAIL, e,
+               "%lld x %lld x %lld -> 32 in eval mode: rel err %.2g%s", (long long)n, (long long)T,
+               (long long)w->data.fr.D, e, mism ? ", NaN/Inf mismatches" : "");
     }
-    (void)D;
-    free(za);
-    free(zb);
+    free(za), free(zb), free(da), free(db);
     method_close(&a);
     method_close(&b);
 }
@@ -364,41 +372,26 @@ static void check_embed(whole *w, const char *model) {
 static void check_graph(whole *w) {
     const char *row = "graph.replay";
     if (!conf_selected(w->o, row, "runs")) return;
-    if (!dc_backend_can_capture(w->test))
-        {
-        result(w, row, CONF_SKIP, NAN, "%s cannot capture graphs (no capture entries in its vtable)",
-                      dc_backend_kind(w->test));
+    if (!dc_backend_can_capture(w->test)) {
+        result(w, row, CONF_SKIP, NAN, "%s cannot capture graphs (no capture entries in its vtable)", dc_backend_kind(w->test));
         return;
     }
-    const int64_t steps = w->o->quick ? 10 : 40, n = w->data.B * w->data.T * w->data.fr.D;
+    const int64_t steps = w->o->quick ? 10 : 40;
     trainer e, g;
-    if (trainer_open(&e, w->test, &w->data, NULL) != DC_OK) {
-        failed(w, row, "encoder");
-        return;
-    }
-    if (trainer_open(&g, w->test, &w->data, e.enc) != DC_OK) {
-        trainer_close(&e);
-        {
-        failed(w, row, "encoder");
-        return;
-    }
-    }
+    if (!trainer_pair(w, row, w->test, w->test, &e, &g)) return;
     double *le = malloc((size_t)steps * sizeof *le), *lg = malloc((size_t)steps * sizeof *lg), worst = 0;
     dc_status st = le && lg ? DC_OK : dc_fail(DC_ERR_OOM, "out of host memory");
     for (int64_t s = 0; st == DC_OK && s < steps; s++) {
-        st = batches_get(&w->data, s, w->host);
-        if (st == DC_OK) st = dc_tensor_upload(e.x, w->host, (size_t)n * 4);
+        st = trainer_feed(w, &e, s);
         if (st == DC_OK) st = trainer_step(&e);
         if (st == DC_OK) le[s] = dc_tensor_item(e.loss);
     }
     dc_graph *gr = NULL;
-    if (st == DC_OK) st = batches_get(&w->data, 0, w->host);
-    if (st == DC_OK) st = dc_tensor_upload(g.x, w->host, (size_t)n * 4);
+    if (st == DC_OK) st = trainer_feed(w, &g, 0);
     if (st == DC_OK && !(gr = dc_graph_capture_step(w->test, trainer_step, &g))) st = dc_last_status();
     if (st == DC_OK) lg[0] = dc_tensor_item(g.loss); /* the eager warm-up step */
     for (int64_t s = 1; st == DC_OK && s < steps; s++) {
-        st = batches_get(&w->data, s, w->host);
-        if (st == DC_OK) st = dc_tensor_upload(g.x, w->host, (size_t)n * 4);
+        st = trainer_feed(w, &g, s);
         if (st == DC_OK) st = dc_graph_launch(gr);
         if (st == DC_OK) lg[s] = dc_tensor_item(g.loss);
     }
@@ -426,11 +419,9 @@ static void check_graph(whole *w) {
 /* 5 DynaCL steps from the same weights; losses and final weights appended to out */
 static dc_status dynacl_twice_run(whole *w, const dc_encoder *init, double *losses, double **weights) {
     trainer t;
-    const int64_t n = w->data.B * w->data.T * w->data.fr.D;
     dc_status st = trainer_open(&t, w->test, &w->data, init);
     for (int s = 0; st == DC_OK && s < 5; s++) {
-        st = batches_get(&w->data, s, w->host);
-        if (st == DC_OK) st = dc_tensor_upload(t.x, w->host, (size_t)n * 4);
+        st = trainer_feed(w, &t, s);
         if (st == DC_OK) st = trainer_step(&t);
         if (st == DC_OK) losses[s] = dc_tensor_item(t.loss);
     }
@@ -442,8 +433,7 @@ static dc_status dynacl_twice_run(whole *w, const dc_encoder *init, double *loss
 static void check_determinism(whole *w) {
     const char *row = "determinism";
     if (!conf_selected(w->o, row, "runs")) return;
-    if (!dc_backend_is_deterministic(w->test))
-        {
+    if (!dc_backend_is_deterministic(w->test)) {
         result(w, row, CONF_SKIP, NAN, "%s makes no claim (vtable .deterministic = 0)", dc_backend_kind(w->test));
         return;
     }
@@ -464,10 +454,8 @@ static void check_determinism(whole *w) {
     trainer_close(&init);
     if (st != DC_OK) {
         free(w1), free(w2);
-        {
         failed(w, row, "training steps");
         return;
-    }
     }
     char diff[640] = "";
     if (memcmp(l1, l2, sizeof l1) || memcmp(w1, w2, (size_t)np * sizeof *w1))
@@ -534,10 +522,8 @@ static void check_bad_arguments(whole *w) {
     dc_tensor *x3 = dc_tensor_full(ctx, DC_F32, 3, (int64_t[]){2, 4, 3}, 1.0);
     if (!a || !b || !z || !f || !x3) {
         dc_ctx_free(ctx);
-        {
         failed(w, row, "inputs");
         return;
-    }
     }
     float host[5] = {0};
     struct {
