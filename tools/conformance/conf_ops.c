@@ -128,7 +128,7 @@ static void check_case(conf_report *r, int be_i, dc_backend *be, dc_backend *ref
                        const conf_opts *o) {
     const conf_kind *kind = &conf_kinds[k];
     const char *bname = r->be[be_i];
-    char why[256] = "", reason[640], buf[256];
+    char why[256] = "", reason[1700], buf[256];
     if (!kind->applies(be, c, why, sizeof why)) {
         if (o->verbose) fprintf(o->log, "  %-30s %-4s SKIP  %s\n", c->name, kind->name, why);
         conf_report_line(r, c->name, bname, kind->name, CONF_SKIP, NAN, NAN, why);
@@ -148,28 +148,30 @@ static void check_case(conf_report *r, int be_i, dc_backend *be, dc_backend *ref
     const conf_tol tol = conf_tolerance(c->op, kind->test.dtype);
     conf_verdict fv = CONF_PASS, gv = CONF_PASS;
     double fe = NAN, ge = NAN;
+    char fr[800], gr[800]; /* the forward and backward cells' reasons */
+    snprintf(fr, sizeof fr, "worst: %s (%s)", c->name, kind->name);
+    snprintf(gr, sizeof gr, "worst: %s (%s)", c->name, kind->name);
     if (ref.st != DC_OK) {
-        snprintf(reason, sizeof reason, "%s (%s): the reference %s failed: %s", c->name, kind->name,
-                 dc_backend_name(rb), ref.err);
+        snprintf(fr, sizeof fr, "%s (%s): the reference %s failed: %s", c->name, kind->name, dc_backend_name(rb),
+                 ref.err);
         fv = gv = CONF_FAIL;
-    } else if (out.st == DC_ERR_UNSUPPORTED) {
-        snprintf(reason, sizeof reason, "not supported: %s", out.err);
+    } else if (out.st == DC_ERR_UNSUPPORTED && !out.y) {
+        snprintf(fr, sizeof fr, "not supported: %s", out.err);
         fv = gv = CONF_SKIP;
     } else if (out.st != DC_OK && !out.y) {
-        snprintf(reason, sizeof reason, "%s (%s): %s", c->name, kind->name, out.err);
+        snprintf(fr, sizeof fr, "%s (%s): %s", c->name, kind->name, out.err);
         fv = gv = CONF_FAIL;
     } else {
         const char *bad = compare(out.y, out.ny, ref.y, ref.ny, tol.fwd, &fe, buf, sizeof buf);
         if (!bad) bad = conf_exact_check(c, out.y, out.ny, buf, sizeof buf);
-        reason[0] = '\0';
         if (bad) {
             fv = CONF_FAIL;
-            snprintf(reason, sizeof reason, "%s (%s): forward: %s", c->name, kind->name, bad);
+            snprintf(fr, sizeof fr, "%s (%s): forward: %s", c->name, kind->name, bad);
         }
-        if (out.st != DC_OK) { /* forward fine, backward failed */
+        if (out.st != DC_OK) { /* the forward ran, the backward did not */
             gv = out.st == DC_ERR_UNSUPPORTED ? CONF_SKIP : CONF_FAIL;
-            snprintf(reason + strlen(reason), sizeof reason - strlen(reason), "%s%s (%s): %s", reason[0] ? "; " : "",
-                     c->name, kind->name, out.err);
+            snprintf(gr, sizeof gr, "%s%s (%s): %s", gv == CONF_SKIP ? "not supported: " : "", c->name, kind->name,
+                     out.err);
         }
         for (int i = 0; out.st == DC_OK && i < c->n_in; i++) {
             if (!(c->grad_mask & (1u << i))) continue;
@@ -178,23 +180,24 @@ static void check_case(conf_report *r, int be_i, dc_backend *be, dc_backend *ref
             if (!(e <= ge)) ge = e; /* NaN-safe max */
             if (bad && gv != CONF_FAIL) {
                 gv = CONF_FAIL;
-                snprintf(reason + strlen(reason), sizeof reason - strlen(reason), "%s%s (%s): gradient of input %d: %s",
-                         reason[0] ? "; " : "", c->name, kind->name, i, bad);
+                snprintf(gr, sizeof gr, "%s (%s): gradient of input %d: %s", c->name, kind->name, i, bad);
             }
         }
     }
-    if (fv == CONF_PASS && gv != CONF_FAIL) snprintf(reason, sizeof reason, "worst: %s (%s)", c->name, kind->name);
-    record(r, be_i, c, 0, fv, fe, reason);
-    if (c->grad_mask) record(r, be_i, c, 1, gv, ge, reason);
+    if (fv != CONF_PASS && gv == fv) snprintf(gr, sizeof gr, "%s", fr); /* one failure, both cells */
+    record(r, be_i, c, 0, fv, fe, fr);
+    if (c->grad_mask) record(r, be_i, c, 1, gv, ge, gr);
     conf_verdict v = (fv == CONF_FAIL || gv == CONF_FAIL) ? CONF_FAIL : (fv == CONF_SKIP ? CONF_SKIP : CONF_PASS);
-    conf_report_line(r, c->name, bname, kind->name, v, fe, ge, v == CONF_PASS ? "" : reason);
+    snprintf(reason, sizeof reason, "%s%s%s", fv != CONF_PASS ? fr : "",
+             fv != CONF_PASS && gv != CONF_PASS && strcmp(fr, gr) ? "; " : "",
+             gv != CONF_PASS && strcmp(fr, gr) ? gr : "");
+    conf_report_line(r, c->name, bname, kind->name, v, fe, ge, reason);
     if (o->verbose || v == CONF_FAIL) {
         char fs[32] = "-", gs[32] = "-";
         if (!isnan(fe)) snprintf(fs, sizeof fs, "%.2e", fe);
         if (!isnan(ge)) snprintf(gs, sizeof gs, "%.2e", ge);
         fprintf(o->log, "  %-30s %-4s fwd %-9s grad %-9s %s%s%s\n", c->name, kind->name, fs, gs,
-                v == CONF_PASS ? "PASS" : v == CONF_SKIP ? "SKIP" : "FAIL", v == CONF_PASS ? "" : "  ",
-                v == CONF_PASS ? "" : reason);
+                v == CONF_PASS ? "PASS" : v == CONF_SKIP ? "SKIP" : "FAIL", reason[0] ? "  " : "", reason);
     }
     conf_side_free(&ref);
     conf_side_free(&out);

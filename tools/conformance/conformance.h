@@ -136,7 +136,7 @@ typedef struct conf_cell {
     conf_verdict v;
     double worst;                    /* largest error seen (NaN if none measured) */
     int n;                           /* checks that landed here */
-    char reason[256];                /* SKIP/FAIL: why; PASS: where the worst error was */
+    char reason[512];                /* SKIP/FAIL: why; PASS: where the worst error was */
 } conf_cell;
 
 #define CONF_MAX_BE 8
