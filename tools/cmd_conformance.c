@@ -42,7 +42,7 @@ int cmd_conformance(int argc, char **argv) {
     const dc_opt opts[] = {
         {"backend", OPT_STR, &backends,
          "comma-separated backend kinds to check (default: every kind with a device except the reference cpu-ref)"},
-        {"quick", OPT_FLAG, &quick, "toy and odd sizes only, 30 training steps (a fast local run)"},
+        {"quick", OPT_FLAG, &quick, "toy and odd sizes only, 30 training steps on batches of 4 (a fast local run)"},
         {"perf", OPT_FLAG, &perf, "also print microseconds per op at training sizes, next to cpu"},
         {"json", OPT_STR, &json, "also write every result as JSON to this file (written atomically)"},
         {"only", OPT_STR, &only,
@@ -64,6 +64,16 @@ int cmd_conformance(int argc, char **argv) {
     }
     if (json && !*json) {
         fprintf(stderr, "dynacl conformance: --json needs a file name\n");
+        return 2;
+    }
+    conf_opts o = conf_opts_default();
+    o.quick = quick;
+    o.verbose = verbose;
+    o.only = only;
+    o.train_steps = steps;
+    if (!conf_ops_wanted(&o) && !conf_whole_wanted(&o)) {
+        fprintf(stderr, "dynacl conformance: --only '%s' selects no case and no check%s (see --list)\n", only,
+                quick ? " at the --quick sizes" : "");
         return 2;
     }
     /* every context poisoned, parameter groups included: NaN-filled new tensors and guard
@@ -123,11 +133,6 @@ int cmd_conformance(int argc, char **argv) {
         free(r);
         return n_skipped ? 77 : 2;
     }
-    conf_opts o = conf_opts_default();
-    o.quick = quick;
-    o.verbose = verbose;
-    o.only = only;
-    o.train_steps = steps;
     for (int b = 0; b < r->n_be; b++) {
         printf("conformance: %s against cpu-ref (ops) and %s (whole runs)%s\n", r->be[b], conf_whole_reference(r->be[b]),
                quick ? ", quick" : "");
