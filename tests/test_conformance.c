@@ -139,6 +139,11 @@ START_TEST(test_lost_anchor_is_caught) {
     ck_assert_msg(f->v == CONF_PASS, "%s", f->reason); /* the loss itself is untouched */
     ck_assert_msg(b->v == CONF_FAIL && strstr(b->reason, "gradient of input 0: rel err") && b->worst > 1e-2,
                   "%s (%g)", b->reason, b->worst);
+    /* both kinds see it: against cpu-ref, and the fused kernel against its composite */
+    int fails[2] = {0, 0};
+    for (int i = 0; i < r->n_lines; i++)
+        if (r->lines[i].v == CONF_FAIL) fails[!strcmp(r->lines[i].kind, "fused")]++;
+    ck_assert_msg(fails[0] > 0 && fails[1] > 0, "ref FAILs %d, fused FAILs %d", fails[0], fails[1]);
     free_report(r);
 }
 END_TEST

@@ -42,7 +42,7 @@ int cmd_conformance(int argc, char **argv) {
     const dc_opt opts[] = {
         {"backend", OPT_STR, &backends,
          "comma-separated backend kinds to check (default: every kind with a device except the reference cpu-ref)"},
-        {"quick", OPT_FLAG, &quick, "toy and odd sizes only, 30 training steps on batches of 4 (a fast local run)"},
+        {"quick", OPT_FLAG, &quick, "toy and odd sizes only, 30 training steps, 10 graph replays (a fast local run)"},
         {"perf", OPT_FLAG, &perf, "also print microseconds per op at training sizes, next to cpu"},
         {"json", OPT_STR, &json, "also write every result as JSON to this file (written atomically)"},
         {"only", OPT_STR, &only,

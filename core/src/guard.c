@@ -3,7 +3,8 @@
  * bytes and up to DC_GUARD_HI_MAX bytes after them: the after-guard starts where the
  * requested bytes end, so it also covers the slack of a pooled buffer (up to twice the
  * request). The dispatch checks the guards of every buffer a kernel was given, through
- * the backend's own upload and download, so this works on every backend. Not here: the
+ * the backend's own upload and download, so this works on every backend; where the backend
+ * refuses transfers for now (a graph capture), guards are left unchecked. Not here: the
  * NaN fill of new tensors (tensor.c), the pool (context.c).
  */
 #include <stdio.h>
@@ -24,6 +25,27 @@ int dc_guard_poison_env(void) {
     return e && *e && strcmp(e, "0") != 0;
 }
 
+/* The last error before a guard transfer, to put back when the backend refuses the
+ * transfer for now (DC_ERR_STATE: inside a graph capture, or a test double that forbids
+ * host transfers during a step): the guards then stay unchecked instead of failing. */
+typedef struct saved_error {
+    dc_status st;
+    char msg[512];
+} saved_error;
+
+static void save_error(saved_error *e) {
+    e->st = dc_last_status();
+    if (e->st != DC_OK) snprintf(e->msg, sizeof e->msg, "%s", dc_last_error());
+}
+
+/* 1 if st is a refusal to transfer now; the error of before the transfer is restored */
+static int refused(dc_status st, const saved_error *e) {
+    if (st != DC_ERR_STATE) return 0;
+    if (e->st == DC_OK) dc_clear_error();
+    else dc_fail(e->st, "%s", e->msg);
+    return 1;
+}
+
 dc_status dc_guard_arm(dc_buffer *buf, size_t used) {
     dc_backend *be = buf->be;
     buf->guard_lo = DC_GUARD_LO;
@@ -34,8 +56,11 @@ dc_status dc_guard_arm(dc_buffer *buf, size_t used) {
     if (hi > DC_GUARD_HI_MAX) hi = DC_GUARD_HI_MAX;
     unsigned char pat[DC_GUARD_HI_MAX > DC_GUARD_LO ? DC_GUARD_HI_MAX : DC_GUARD_LO];
     pattern_fill(pat, sizeof pat);
+    saved_error e;
+    save_error(&e);
     dc_status st = be->vt->upload(be, buf, 0, pat, DC_GUARD_LO);
     if (st == DC_OK && hi) st = be->vt->upload(be, buf, DC_GUARD_LO + used, pat, hi);
+    if (refused(st, &e)) return DC_OK;
     if (st != DC_OK) return dc_fail_prefix("poison mode: writing the guards of a %zu-byte buffer on %s", used, be->name);
     buf->guard_hi = hi;
     return DC_OK;
@@ -57,7 +82,10 @@ static dc_status check_buffer(const dc_kernel_args *a, const dc_buffer *buf, con
     unsigned char got[DC_GUARD_HI_MAX > DC_GUARD_LO ? DC_GUARD_HI_MAX : DC_GUARD_LO];
     size_t at = 0;
     char desc[160];
+    saved_error e;
+    save_error(&e);
     dc_status st = be->vt->download(be, buf, 0, got, DC_GUARD_LO);
+    if (refused(st, &e)) return DC_OK;
     if (st != DC_OK) return dc_fail_prefix("%s: reading the guard before %s on %s", dc_op_name(a->op), role, be->name);
     if (region_changed(got, DC_GUARD_LO, &at))
         return dc_fail(DC_ERR_BACKEND,
@@ -66,6 +94,7 @@ static dc_status check_buffer(const dc_kernel_args *a, const dc_buffer *buf, con
                        dc_op_name(a->op), be->name, role, dc_tensor_describe(t, desc, sizeof desc), buf->used,
                        DC_GUARD_LO - at, DC_GUARD_LO);
     st = be->vt->download(be, buf, DC_GUARD_LO + buf->used, got, buf->guard_hi);
+    if (refused(st, &e)) return DC_OK;
     if (st != DC_OK) return dc_fail_prefix("%s: reading the guard after %s on %s", dc_op_name(a->op), role, be->name);
     if (region_changed(got, buf->guard_hi, &at))
         return dc_fail(DC_ERR_BACKEND,

@@ -17,15 +17,36 @@ static int applies_f64(dc_backend *be, const conf_case *c, char *why, size_t cap
     return 0;
 }
 
-/* To add a kind, add a row: the matrix, the case lines and the JSON pick it up. The
- * "fused vs composite" check is one more row: test = the backend under test in f32,
- * ref = the same backend (backend NULL) in f32 with `before` switching its fused kernels
- * off, `applies` = the case's op (or its backward kernel) has a composite. */
+/* fused against composite: the same backend with its fused kernels on (test side) and
+ * off (reference side: every kernel that has a composite runs as primitives, core's
+ * composite*.c); each side restores the setting it found */
+static int g_no_fused_test, g_no_fused_ref;
+static dc_status fused_on(dc_backend *be) {
+    g_no_fused_test = dc_backend_set_no_fused(be, 0);
+    return DC_OK;
+}
+static void fused_restore(dc_backend *be) { dc_backend_set_no_fused(be, g_no_fused_test); }
+static dc_status fused_off(dc_backend *be) {
+    g_no_fused_ref = dc_backend_set_no_fused(be, 1);
+    return DC_OK;
+}
+static void fused_off_restore(dc_backend *be) { dc_backend_set_no_fused(be, g_no_fused_ref); }
+
+static int applies_composite(dc_backend *be, const conf_case *c, char *why, size_t cap) {
+    const dc_op back = conf_back_op(c->op);
+    if (dc_op_has_composite(c->op) || (c->grad_mask && back != DC_OP_COUNT && dc_op_has_composite(back))) return 1;
+    snprintf(why, cap, "%s and its backward are primitives: no composite", dc_op_name(c->op));
+    return 0;
+}
+
+/* To add a kind, add a row: the matrix, the case lines and the JSON pick it up. */
 const conf_kind conf_kinds[] = {
     {"ref", "float32 on the backend against the float64 cpu-ref reference on the same inputs",
      {NULL, DC_F32, NULL, NULL}, {"cpu-ref", DC_F64, NULL, NULL}, applies_always},
     {"f64", "float64 on the backend against cpu-ref (backends that take float64)",
      {NULL, DC_F64, NULL, NULL}, {"cpu-ref", DC_F64, NULL, NULL}, applies_f64},
+    {"fused", "the backend's fused kernels against their composites of primitives (DC_NO_FUSED), both float32",
+     {NULL, DC_F32, fused_on, fused_restore}, {NULL, DC_F32, fused_off, fused_off_restore}, applies_composite},
 };
 const int conf_n_kinds = (int)(sizeof conf_kinds / sizeof conf_kinds[0]);
 

@@ -123,16 +123,15 @@ static void record(conf_report *r, int be, const conf_case *c, int dir, conf_ver
     if (dir == 1 && back != DC_OP_COUNT) conf_cell_add(&r->op[back][0][be], v, err, reason);
 }
 
-/* One case, one kind: runs both sides, judges, records. */
-static void check_case(conf_report *r, int be_i, dc_backend *be, dc_backend *refs[], const conf_case *c, int k,
+/* One case, one kind: runs both sides, judges, records; 0 when the kind does not apply. */
+static int check_case(conf_report *r, int be_i, dc_backend *be, dc_backend *refs[], const conf_case *c, int k,
                        const conf_opts *o) {
     const conf_kind *kind = &conf_kinds[k];
     const char *bname = r->be[be_i];
     char why[256] = "", reason[1700], buf[256];
-    if (!kind->applies(be, c, why, sizeof why)) {
-        if (o->verbose) fprintf(o->log, "  %-30s %-4s SKIP  %s\n", c->name, kind->name, why);
-        conf_report_line(r, c->name, bname, kind->name, CONF_SKIP, NAN, NAN, why);
-        return;
+    if (!kind->applies(be, c, why, sizeof why)) { /* not a SKIP: nothing to compare */
+        if (o->verbose) fprintf(o->log, "  %-30s %-5s n/a   %s\n", c->name, kind->name, why);
+        return 0;
     }
     dc_backend *tb = kind->test.backend ? refs[2 * k] : be, *rb = kind->ref.backend ? refs[2 * k + 1] : be;
     conf_side_result ref, out;
@@ -196,11 +195,12 @@ static void check_case(conf_report *r, int be_i, dc_backend *be, dc_backend *ref
         char fs[32] = "-", gs[32] = "-";
         if (!isnan(fe)) snprintf(fs, sizeof fs, "%.2e", fe);
         if (!isnan(ge)) snprintf(gs, sizeof gs, "%.2e", ge);
-        fprintf(o->log, "  %-30s %-4s fwd %-9s grad %-9s %s%s%s\n", c->name, kind->name, fs, gs,
+        fprintf(o->log, "  %-30s %-5s fwd %-9s grad %-9s %s%s%s\n", c->name, kind->name, fs, gs,
                 v == CONF_PASS ? "PASS" : v == CONF_SKIP ? "SKIP" : "FAIL", reason[0] ? "  " : "", reason);
     }
     conf_side_free(&ref);
     conf_side_free(&out);
+    return 1;
 }
 
 int conf_ops_wanted(const conf_opts *o) {
@@ -223,6 +223,7 @@ int conf_run_ops(conf_report *r, int be_i, const conf_opts *o) {
             const char *name = s ? conf_kinds[k].ref.backend : conf_kinds[k].test.backend;
             if (!name) continue;
             sides[2 * k + s] = dc_backend_new(name);
+            if (sides[2 * k + s]) dc_backend_set_no_fused(sides[2 * k + s], 0); /* its own kernels */
             if (!sides[2 * k + s]) {
                 conf_cell_add(conf_run_cell(r, "open", be_i), CONF_FAIL, NAN, dc_last_error());
                 for (int j = 0; j < 2 * k + s; j++) dc_backend_free(sides[j]);
@@ -237,16 +238,22 @@ int conf_run_ops(conf_report *r, int be_i, const conf_opts *o) {
     snprintf(label, sizeof label, "conformance: %s ops", bname);
     dc_progress prog;
     dc_progress_start(&prog, label, total);
+    int per_kind[8] = {0};
     for (int ci = 0; ci < conf_n_cases; ci++) {
         const conf_case *c = &conf_cases[ci];
         if (o->quick && c->size == CONF_TRAIN) continue;
         if (!conf_selected(o, c->name, "ops")) continue;
-        for (int k = 0; k < conf_n_kinds; k++) check_case(r, be_i, be, sides, c, k, o);
+        for (int k = 0; k < conf_n_kinds && k < 8; k++) per_kind[k] += check_case(r, be_i, be, sides, c, k, o);
         if (!o->verbose) dc_progress_update(&prog, ++n_run, c->name);
         else n_run++;
     }
     if (!o->verbose && total) dc_progress_finish(&prog, "");
-    fprintf(o->log, "conformance: %s: %d op cases in %.1f s\n", bname, n_run, dc_now() - prog.t0);
+    char kinds[256] = "";
+    for (int k = 0; k < conf_n_kinds && k < 8; k++)
+        snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s %d", k ? ", " : "", conf_kinds[k].name,
+                 per_kind[k]);
+    fprintf(o->log, "conformance: %s: %d op cases (checks by kind: %s) in %.1f s\n", bname, n_run, kinds,
+            dc_now() - prog.t0);
     for (int j = 0; j < 2 * 8; j++) dc_backend_free(sides[j]);
     dc_backend_free(be);
     return 0;

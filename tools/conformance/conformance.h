@@ -14,8 +14,9 @@
  * and thresholds (conf_checks.c: the one place where tolerances and their reasons live),
  * the op runner (conf_ops.c), the whole-run checks (conf_whole.c), the report (matrix and
  * JSON, conf_report.c) and timings (conf_perf.c). Every check compares the backend under
- * test with an independent reference: the float64 `cpu-ref` backend for ops, `cpu` (or
- * `cpu-ref` when `cpu` is under test) for whole runs.
+ * test with a reference: the float64 `cpu-ref` backend for ops (and the backend's own
+ * composites for its fused kernels), `cpu` (or `cpu-ref` when `cpu` is under test) for
+ * whole runs.
  */
 #ifndef DC_CONFORMANCE_H
 #define DC_CONFORMANCE_H
