@@ -1,8 +1,15 @@
 /* test_cli.c: smoke tests of the `dynacl` program: help, version, backends, errors and
- * exit codes, a short pretraining run whose loss falls, and the benchmark's JSON. */
+ * exit codes (every numeric option's range), a short pretraining run whose loss falls, runs
+ * killed with SIGKILL and resumed, run-status, and the benchmark's JSON. */
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "dc_run_test.h"
 #include "dc_test.h"
 
 static char buf[1 << 16];
@@ -28,13 +35,81 @@ START_TEST(test_errors_exit_nonzero) {
     ck_assert_int_eq(dc_test_run_cli("frobnicate", buf, sizeof buf), 2);
     ck_assert(strstr(buf, "unknown command 'frobnicate'"));
     ck_assert_int_eq(dc_test_run_cli("pretrain --epochs abc", buf, sizeof buf), 2);
-    ck_assert_msg(strstr(buf, "--epochs expects an integer"), "%s", buf);
+    ck_assert_msg(strstr(buf, "--epochs must be an integer >= 1, got 'abc'"), "%s", buf);
     ck_assert_int_eq(dc_test_run_cli("pretrain --bogus 1", buf, sizeof buf), 2);
     ck_assert(strstr(buf, "unknown option '--bogus'"));
     ck_assert_int_eq(dc_test_run_cli("pretrain --protocol paper", buf, sizeof buf), 2);
-    ck_assert_msg(strstr(buf, "protocol must be 'authors' or 'corrected'"), "%s", buf);
+    ck_assert_msg(strstr(buf, "--protocol must be one of authors, corrected, got 'paper'"), "%s", buf);
     ck_assert_int_ne(dc_test_run_cli("pretrain --backend nope --max-steps 1", buf, sizeof buf), 0);
     ck_assert_msg(strstr(buf, "unknown backend 'nope'"), "%s", buf);
+}
+END_TEST
+
+/* Every numeric option is checked: each bad value exits 2 with a message that names the
+ * option and the values it accepts; options that do not apply are refused too. */
+START_TEST(test_bad_values) {
+    static const char *const cases[][2] = {
+        {"pretrain --epochs 0", "--epochs must be an integer >= 1 (got 0)"},
+        {"pretrain --epochs -3", "--epochs must be an integer >= 1 (got -3)"},
+        {"pretrain --batch 0", "--batch must be an integer >= 1 (got 0)"},
+        {"pretrain --batch -5", "--batch must be an integer >= 1 (got -5)"},
+        {"pretrain --seed -1", "--seed must be an integer in [0, 9007199254740992] (got -1)"},
+        {"pretrain --lr 0", "--lr must be a number > 0 (got 0)"},
+        {"pretrain --weight-decay -0.1", "--weight-decay must be a number >= 0 (got -0.1)"},
+        {"pretrain --plateau-factor 1", "--plateau-factor must be a number in (0, 1) (got 1)"},
+        {"pretrain --log-every 0", "--log-every must be an integer >= 1 (got 0)"},
+        {"pretrain --tau 0", "--tau must be a number > 0 (got 0)"},
+        {"pretrain --mask 1", "--mask must be a number in [0, 1) (got 1)"},
+        {"pretrain --threshold 2", "--threshold must be a number in [-1, 1] (got 2)"},
+        {"pretrain --model tnc --tnc-weight 1.5", "--tnc-weight must be a number in [0, 1] (got 1.5)"},
+        {"pretrain --model cost --cost-tau -1", "--cost-tau must be a number > 0 (got -1)"},
+        {"pretrain --model infots --infots-local most", "--infots-local must be one of first-sequence, all-sequences, first, all"},
+        {"pretrain --model infots --infots-max-len 6", "infots_max_len (6) must be >= infots_local_k (8)"},
+        {"pretrain --tnc-window 10", "--tnc-window is an option of tnc, not of --model dynacl"},
+        {"pretrain --model nope", "unknown model 'nope'"},
+        {"pretrain --sampler random", "--sampler must be one of shuffle, sequential, got 'random'"},
+        {"pretrain --data-on-device maybe", "--data-on-device must be one of auto, on, off"},
+        {"embed --checkpoint c --out o --input i --chunk 0", "--chunk must be an integer >= 1 (got 0)"},
+        {"embed --checkpoint c --out o --input i --split bogus", "--split must be one of train, test, all, got 'bogus'"},
+        {"embed --checkpoint c --out o --input i --split train", "--split selects sequences of --data"},
+        {"loss --checkpoint c --data d --batch 0", "--batch must be an integer >= 1 (got 0)"},
+        {"loss --checkpoint c --data d --split all", "--split must be one of train, test, got 'all'"},
+        {"loss --checkpoint c --data d --model nope", "unknown model 'nope'"},
+        {"linear-eval --checkpoint random --data synthetic --runs 0", "--runs must be an integer in [1, 64] (got 0)"},
+        {"linear-eval --checkpoint random --data synthetic --lr -1", "--lr must be a number > 0 (got -1)"},
+        {"linear-eval --checkpoint random --data synthetic --epochs 0", "--epochs must be an integer >= 1 (got 0)"},
+        {"linear-eval --checkpoint random --data synthetic --bn maybe", "--bn must be one of train, eval"},
+        {"cluster --checkpoint random --data synthetic --seed -2", "--seed must be an integer in [0, 9007199254740992] (got -2)"},
+        {"cluster --embeddings z --labels y --classes 1", "--classes must be an integer in [2, 32] (got 1)"},
+        {"cluster --checkpoint random --data synthetic --classes 3", "--labels, --classes and --score-labels go with --embeddings"},
+        {"tsne --checkpoint random --data synthetic --out a.png --perplexity 0", "--perplexity must be a number > 0 (got 0)"},
+        {"tsne --checkpoint random --data synthetic --out a.png --angle 2", "--angle must be a number in [0, 1] (got 2)"},
+        {"tsne --checkpoint random --data synthetic --out a.png --iters 0", "--iters must be an integer in [1, 2147483647] (got 0)"},
+        {"prepare harth --input i --out o --seq-len 0", "--seq-len must be an integer >= 1 (got 0)"},
+        {"prepare harth --input i --out o --threads 0", "--threads must be an integer in [1, 4096] (got 0)"},
+        {"demo --runs 17", "--runs must be an integer in [1, 16] (got 17)"},
+        {"demo --epochs 0", "--epochs must be an integer >= 1 (got 0)"},
+        {"bench --steps 0", "--steps must be an integer >= 1 (got 0)"},
+        {"bench --warmup -1", "--warmup must be an integer >= 0 (got -1)"},
+        {"bench --shape bogus", "--shape must be one of harth, sleepeeg, ecg, all"},
+        {"bench --model nope", "unknown model 'nope'"},
+        {"fetch-data harth --out o --retries -1", "--retries must be an integer in [0, 1000] (got -1)"},
+        {"report --protocol paper r", "--protocol must be one of authors, corrected"},
+        {"run-status", "give exactly one run folder"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = dc_test_run_cli(cases[i][0], buf, sizeof buf);
+        ck_assert_msg(rc == 2 && strstr(buf, cases[i][1]), "dynacl %s: exit %d, expected 2 and \"%s\", got:\n%s", cases[i][0], rc,
+                      cases[i][1], buf);
+    }
+    /* --epochs 0 does not train: no run folder */
+    char *dir = dc_test_tmpdir(), args[2048], path[1100];
+    snprintf(args, sizeof args, "pretrain --epochs 0 --out %s/r", dir);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 2);
+    snprintf(path, sizeof path, "%s/r", dir);
+    ck_assert(access(path, F_OK) != 0);
+    dc_test_rmtree(dir);
+    free(dir);
 }
 END_TEST
 
@@ -67,6 +142,133 @@ START_TEST(test_pretrain_loss_falls) {
 }
 END_TEST
 
+/* `dynacl <args>` started in the background, output discarded; args split at spaces. */
+static pid_t spawn_cli(const char *args) {
+    const char *bin = getenv("DC_DYNACL_BIN");
+    ck_assert(bin);
+    static char copy[4096];
+    char *argv[64];
+    int n = 0;
+    snprintf(copy, sizeof copy, "%s", args);
+    argv[n++] = (char *)bin;
+    for (char *save = NULL, *t = strtok_r(copy, " ", &save); t && n < 63; t = strtok_r(NULL, " ", &save)) argv[n++] = t;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(bin, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int count_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    int n = 0, c;
+    while (f && (c = fgetc(f)) != EOF) n += c == '\n';
+    if (f) fclose(f);
+    return n;
+}
+
+/* The closing line "mean loss: first epoch ... -> last epoch ... (...)" of a run's output. */
+static void closing_line(const char *out, char *line, size_t cap) {
+    const char *s = strstr(out, "mean loss: first epoch");
+    ck_assert_msg(s, "no closing line in:\n%s", out);
+    snprintf(line, cap, "%.*s", (int)strcspn(s, "\n"), s);
+}
+
+/* dynacl pretrain killed with SIGKILL once its metrics.jsonl holds `lines` lines (0: as soon
+ * as config.json exists, before any checkpoint), then resumed: the run folder ends as the
+ * uninterrupted run's (metrics.jsonl but for wall times, checkpoints, model bytes, optimiser
+ * state) and the closing line reports the same first and last epoch. run-status names the
+ * stage in between. */
+START_TEST(test_killed_runs_resume) {
+    const char *opts = "pretrain --epochs 3 --save-every 7 --valid-every 1 --log-every 5";
+    char *dir = dc_test_tmpdir(), args[2048], ref[1100], run[1100], p[1300], want[256], got[256];
+    snprintf(ref, sizeof ref, "%s/ref", dir);
+    snprintf(args, sizeof args, "%s --out %s", opts, ref);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+    closing_line(buf, want, sizeof want);
+    int total = count_lines(dc_run_path(ref, DC_RUN_METRICS, p, sizeof p));
+    const int kill_after[] = {0, 1, 4, 9, 15, 22};
+    for (size_t k = 0; k < sizeof kill_after / sizeof kill_after[0] && kill_after[k] < total; k++) {
+        snprintf(run, sizeof run, "%s/killed%d", dir, kill_after[k]);
+        snprintf(args, sizeof args, "%s --out %s", opts, run);
+        pid_t pid = spawn_cli(args);
+        int status, exited = 0;
+        for (int spin = 0; spin < 600000; spin++) { /* at most ~10 min */
+            if (kill_after[k] == 0 ? access(dc_run_path(run, DC_RUN_CONFIG, p, sizeof p), F_OK) == 0
+                                   : count_lines(dc_run_path(run, DC_RUN_METRICS, p, sizeof p)) >= kill_after[k])
+                break;
+            if (waitpid(pid, &status, WNOHANG) == pid) {
+                exited = 1;
+                break;
+            }
+            usleep(1000);
+        }
+        if (!exited) {
+            kill(pid, SIGKILL);
+            ck_assert(waitpid(pid, &status, 0) == pid);
+        }
+        ck_assert_msg(!exited || (WIFEXITED(status) && WEXITSTATUS(status) == 0), "the run to kill failed on its own");
+        snprintf(args, sizeof args, "run-status %s", run);
+        ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+        ck_assert_msg(!strncmp(buf, "started:", 8) || !strncmp(buf, "resumable:", 10) || !strncmp(buf, "complete:", 9), "%s", buf);
+        snprintf(args, sizeof args, "pretrain --resume %s", run);
+        ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+        closing_line(buf, got, sizeof got);
+        ck_assert_msg(!strcmp(want, got), "killed after %d lines: '%s' vs '%s'", kill_after[k], got, want);
+        dc_rt_assert_same_run(ref, run);
+        snprintf(args, sizeof args, "run-status %s", run);
+        ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+        ck_assert_msg(!strncmp(buf, "complete: step 60, epoch 3 of 3", 31), "%s", buf);
+    }
+    /* the stages by hand: no run, a run with only its config, --json */
+    snprintf(args, sizeof args, "run-status %s/none", dir);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+    ck_assert_msg(!strncmp(buf, "none:", 5), "%s", buf);
+    snprintf(args, sizeof args, "run-status --json %s", ref);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+    ck_assert_msg(strstr(buf, "\"stage\":\t\"complete\"") && strstr(buf, "\"step\":\t60") && strstr(buf, "step_00000060"), "%s", buf);
+    dc_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A run folder written by dynacl 0.1.0 (its config.json holds every method's keys: tests/fixtures)
+ * and stopped before its first checkpoint resumes, and its config.json stays as it was. */
+START_TEST(test_resume_old_run_folder) {
+    const char *src = getenv("DC_SOURCE_DIR");
+    ck_assert(src);
+    char *dir = dc_test_tmpdir(), args[9000], p[1300], fx[4200];
+    snprintf(fx, sizeof fx, "%s/tests/fixtures/config-0.1.0-ts2vec.json", src);
+    snprintf(p, sizeof p, "%s/old", dir);
+    ck_assert(mkdir(p, 0755) == 0);
+    snprintf(args, sizeof args, "cp %s %s/old/config.json", fx, dir);
+    ck_assert(system(args) == 0);
+    snprintf(args, sizeof args, "run-status %s/old", dir);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+    ck_assert_msg(!strncmp(buf, "started:", 8), "%s", buf);
+    snprintf(args, sizeof args, "pretrain --resume %s/old", dir);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+    ck_assert_msg(strstr(buf, "model: ts2vec, protocol authors") && strstr(buf, "2 epochs, batch 4, lr 0.01"), "%s", buf);
+    size_t la, lb;
+    char *a = dc_rt_read_file(fx, &la);
+    snprintf(p, sizeof p, "%s/old/config.json", dir);
+    char *b = dc_rt_read_file(p, &lb);
+    ck_assert(a && b && la == lb && !memcmp(a, b, la));
+    free(a);
+    free(b);
+    snprintf(p, sizeof p, "%s/old", dir);
+    ck_assert(dc_run_is_complete(p));
+    dc_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_bench_json) {
     char *dir = dc_test_tmpdir(), args[2048], path[1024];
     snprintf(path, sizeof path, "%s/bench.json", dir);
@@ -91,8 +293,14 @@ int main(void) {
     tcase_add_test(tc, test_help_version);
     tcase_add_test(tc, test_backends_listing);
     tcase_add_test(tc, test_errors_exit_nonzero);
+    tcase_add_test(tc, test_bad_values);
     tcase_add_test(tc, test_pretrain_loss_falls);
     tcase_add_test(tc, test_bench_json);
     suite_add_tcase(s, tc);
+    TCase *tr = tcase_create("resume");
+    tcase_set_timeout(tr, 900);
+    tcase_add_test(tr, test_killed_runs_resume);
+    tcase_add_test(tr, test_resume_old_run_folder);
+    suite_add_tcase(s, tr);
     return dc_test_run_suite(s) ? 1 : 0;
 }

@@ -18,10 +18,18 @@
 
 #include "train/dc_model.h"
 
-/* The model-table entry (models/train/model_registry.c), its setup and config check. */
+/* The registry entry (models/train/model_registry.c) and its options (cfg.opt slots). */
 extern const dc_model_vtbl dc_infots_vtbl;
-dc_status dc_infots_setup(dc_model *m, dc_backend *be, dc_rng *rng);
-dc_status dc_infots_config_check(const dc_model_config *cfg);
+enum {
+    DC_INFOTS_TAU_GLOBAL, /* global InfoNCE temperature */
+    DC_INFOTS_TAU_LOCAL,  /* local InfoNCE temperature */
+    DC_INFOTS_AUG_P,      /* probability that view 1 is the augmented mix */
+    DC_INFOTS_LOCAL_K,    /* chunks of the local InfoNCE */
+    DC_INFOTS_MAX_LEN,    /* longer sequences are first cut to a random window */
+    DC_INFOTS_LOCAL_ALL,  /* (P) local InfoNCE over every sequence (authors: the first only) */
+    DC_INFOTS_VARIETY,    /* corrected meta-learner: weight of the augmentation-entropy term */
+    DC_INFOTS_N_OPTIONS
+};
 
 /* The candidate augmentations, in the order of the weight columns. */
 enum {
