@@ -25,6 +25,25 @@ START_TEST(test_help_version) {
 }
 END_TEST
 
+/* Every command's --help works, which also means every numeric option of every command
+ * declares the values it accepts (the option parser refuses one that does not). */
+START_TEST(test_every_command_help) {
+    static char list[1 << 14];
+    ck_assert_int_eq(dc_test_run_cli("--help", list, sizeof list), 0);
+    const char *s = strstr(list, "commands:\n");
+    ck_assert(s);
+    int n = 0;
+    for (s = strchr(s, '\n') + 1; !strncmp(s, "  ", 2); s = strchr(s, '\n') + 1, n++) {
+        char name[64], args[128];
+        ck_assert(sscanf(s, " %63s", name) == 1);
+        snprintf(args, sizeof args, "%s --help", name);
+        int rc = dc_test_run_cli(args, buf, sizeof buf);
+        ck_assert_msg(rc == 0 && strstr(buf, "usage: dynacl"), "dynacl %s: exit %d\n%s", args, rc, buf);
+    }
+    ck_assert_int_ge(n, 15);
+}
+END_TEST
+
 START_TEST(test_backends_listing) {
     ck_assert_int_eq(dc_test_run_cli("backends", buf, sizeof buf), 0);
     ck_assert_msg(strstr(buf, "cpu ") && strstr(buf, "cpu-ref"), "%s", buf);
@@ -291,6 +310,7 @@ int main(void) {
     TCase *tc = tcase_create("cli");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_help_version);
+    tcase_add_test(tc, test_every_command_help);
     tcase_add_test(tc, test_backends_listing);
     tcase_add_test(tc, test_errors_exit_nonzero);
     tcase_add_test(tc, test_bad_values);

@@ -1,13 +1,14 @@
 /* cmd_tsne.c: `dynacl tsne`: a 2-D Barnes-Hut t-SNE of the balanced test subset's eval-mode
- * embeddings (docs/METHOD.md §7.3) or of given embeddings, written as a PNG scatter plot (one colour per
- * class, legend) and a CSV of the coordinates that `dynacl figure` composes into a grid. */
+ * embeddings (docs/METHOD.md §7.3) or of given embeddings, written as a scatter plot (PNG, SVG or
+ * PDF by the extension; one colour per class, legend) and a CSV of the coordinates that
+ * `dynacl figure` composes into a grid. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dc/dc.h"
 #include "dc/dc_npy.h"
 #include "eval_tools.h"
-#include "plot_png.h"
+#include "plot.h"
 #include "tool_common.h"
 
 static int write_csv(const char *path, const char *method, const char *dataset, const char *protocol, int n_classes,
@@ -163,11 +164,12 @@ static int embed_and_write(const tsne_args *a, const tsne_points *p) {
     if (a->title) snprintf(ttl, sizeof ttl, "%s", a->title);
     else snprintf(ttl, sizeof ttl, "%s, %s", et_pretty_method(p->method), p->dsname);
     csv_path(a, csvp, sizeof csvp);
-    if (dc_plot_scatter_png(a->out, Y, p->y, p->n, p->n_classes, p->names, ttl) != DC_OK) {
+    if (!write_csv(csvp, p->method, p->dsname, a->protocol, p->n_classes, p->names, Y, p->y, p->n)) /* first: kept if the figure fails */
+        goto done;
+    if (dc_plot_scatter_file(a->out, Y, p->y, p->n, p->n_classes, p->names, ttl, NULL) != DC_OK) {
         dc_tool_fail("tsne", "writing the plot");
         goto done;
     }
-    if (!write_csv(csvp, p->method, p->dsname, a->protocol, p->n_classes, p->names, Y, p->y, p->n)) goto done;
     printf("KL divergence %.4f after %.1f s; wrote %s and %s\n", kl, dc_now() - t0, a->out, csvp);
     ok = 1;
 done:
@@ -183,7 +185,7 @@ int cmd_tsne(int argc, char **argv) {
         {"data", OPT_STR, &a.data, "prepared dataset folder, or 'synthetic': its balanced test subset"},
         {"embeddings", OPT_STR, &a.zpath, "instead: a float32 .npy (N, F) of features"},
         {"labels", OPT_STR, &a.ypath, "with --embeddings: int32/int64 .npy (N) of classes"},
-        {"out", OPT_STR, &a.out, "output PNG"},
+        {"out", OPT_STR, &a.out, "output figure: .png, .svg or .pdf"},
         {"csv", OPT_STR, &a.csv, "coordinates CSV (default: --out with .csv)"},
         {"title", OPT_STR, &a.title, "plot title (default: method and dataset)"},
         {"method", OPT_STR, &a.method_s, "method name for the title and CSV (default: from the checkpoint)"},
@@ -200,10 +202,16 @@ int cmd_tsne(int argc, char **argv) {
         {"backend", OPT_STR, &a.backend, "backend for the encoder (default cpu)"},
         {0},
     };
-    int r = dc_opts_parse("tsne", "(--checkpoint CKPT --data DIR | --embeddings Z.npy --labels y.npy) --out fig.png", opts, argc, argv);
+    int r = dc_opts_parse("tsne", "(--checkpoint CKPT --data DIR | --embeddings Z.npy --labels y.npy) --out fig.png|.svg|.pdf",
+                          opts, argc, argv);
     if (r) return r > 0 ? 0 : 2;
     if (!a.out || (!!a.ckpt + !!a.zpath) != 1 || (a.ckpt && !a.data) || (a.zpath && (!a.ypath || a.data)) || (a.ckpt && a.ypath)) {
         fprintf(stderr, "dynacl tsne: needs --out and either --checkpoint with --data or --embeddings with --labels\n");
+        return 2;
+    }
+    dc_plot_format fmt;
+    if (dc_plot_format_of(a.out, &fmt) != DC_OK) { /* before the t-SNE, not after it */
+        fprintf(stderr, "dynacl tsne: --out %s\n", dc_last_error());
         return 2;
     }
     dc_dataset ds = {0};

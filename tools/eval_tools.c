@@ -117,3 +117,7 @@ const char *et_pretty_method(const char *m) {
     const char *shown = dc_model_display_name(m);
     return shown ? shown : m;
 }
+
+const char *et_pretty_dataset(const char *d) {
+    return !strcmp(d, "harth") ? "HARTH" : !strcmp(d, "sleepeeg") ? "SleepEEG" : !strcmp(d, "ecg") ? "ECG" : d;
+}

@@ -30,5 +30,7 @@ const char *et_pretty_method(const char *m);
  * method's place in it (methods the paper does not show come after, all with the same rank). */
 const char *const *et_paper_order(void);
 int et_method_rank(const char *m);
+/* The paper's name of a dataset ("sleepeeg" -> "SleepEEG"); unknown names unchanged. */
+const char *et_pretty_dataset(const char *d);
 
 #endif

@@ -63,6 +63,11 @@ int dc_opt_choice_ok(const char *cmd, const dc_opt *o, const char *val) {
 int dc_opts_parse_pos(const char *cmd, const char *synopsis, const dc_opt *opts, int argc, char **argv,
                       const char **pos, int *n_pos) {
     if (n_pos) *n_pos = 0;
+    for (const dc_opt *o = opts; o->name; o++) /* every number states what it accepts: a bug otherwise */
+        if ((o->kind == OPT_INT || o->kind == OPT_DBL) && !o->range) {
+            fprintf(stderr, "dynacl %s: option --%s declares no range of values (a bug in dynacl)\n", cmd, o->name);
+            return -1;
+        }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {

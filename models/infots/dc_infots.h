@@ -7,11 +7,12 @@
  *     dc_model *m = dc_model_new(&cfg, be, D);           // head: infots.aug_weight (2, 7)
  *     dc_tensor *L = dc_model_loss(m, ctx, x, 1, &rng, &terms);
  *
- * Protocols: authors never trains the augmentation weights, uses temperature 1.0 for both
- * losses and computes the local loss on the first sequence only; corrected trains the
- * weights (cfg.train_heads, the meta-learner simplified as docs/BASELINES.md describes),
- * uses tau0 = 2.0 (global) and tau1 = 0.1 (local), and averages the local loss over every
- * sequence. Not here: the NaN-row zeroing of TSEncoder (the pipeline emits no NaN).
+ * Both protocols keep the code's objective: temperature 1.0 for both losses and the local
+ * loss on the first sequence only. authors never trains the augmentation weights; corrected
+ * trains them (cfg.train_heads, the meta-learner simplified as docs/BASELINES.md describes).
+ * The paper's tau0 = 2.0, tau1 = 0.1 and a local loss over every sequence are a variant
+ * (options infots_tau_global, infots_tau_local, infots_local_loss). Not here: the NaN-row
+ * zeroing of TSEncoder (the pipeline emits no NaN).
  */
 #ifndef DC_INFOTS_H
 #define DC_INFOTS_H
@@ -21,12 +22,12 @@
 /* The registry entry (models/train/model_registry.c) and its options (cfg.opt slots). */
 extern const dc_model_vtbl dc_infots_vtbl;
 enum {
-    DC_INFOTS_TAU_GLOBAL, /* global InfoNCE temperature */
-    DC_INFOTS_TAU_LOCAL,  /* local InfoNCE temperature */
+    DC_INFOTS_TAU_GLOBAL, /* global InfoNCE temperature: 1.0 (the code's; the paper's tau0 = 2.0 is a variant) */
+    DC_INFOTS_TAU_LOCAL,  /* local InfoNCE temperature: 1.0 (the code's; the paper's tau1 = 0.1 is a variant) */
     DC_INFOTS_AUG_P,      /* probability that view 1 is the augmented mix */
     DC_INFOTS_LOCAL_K,    /* chunks of the local InfoNCE */
     DC_INFOTS_MAX_LEN,    /* longer sequences are first cut to a random window */
-    DC_INFOTS_LOCAL_ALL,  /* (P) local InfoNCE over every sequence (authors: the first only) */
+    DC_INFOTS_LOCAL_ALL,  /* local InfoNCE over every sequence (a variant; default: the first only, as the code) */
     DC_INFOTS_VARIETY,    /* corrected meta-learner: weight of the augmentation-entropy term */
     DC_INFOTS_N_OPTIONS
 };

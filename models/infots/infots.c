@@ -241,12 +241,15 @@ static dc_tensor *eval_encode_infots(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_
 }
 
 #define HP "hyperparameters"
-/* docs/METHOD.md §6.2, §9 items 19-20 */
+/* docs/METHOD.md §6.2, §9 items 19-20. InfoTS keeps the code's objective under both protocols
+ * (temperature 1.0, the local loss on the first sequence): corrected only trains the
+ * augmentation weights. The paper's temperatures and the all-sequence local loss are a
+ * variant by flags. */
 static const dc_option k_rows[DC_INFOTS_N_OPTIONS] = {
-    [DC_INFOTS_TAU_GLOBAL] = {"infots_tau_global", "infots-tau-global", HP, DC_OPTION_REAL, "(0, inf)",
-                              .def = {{NULL, "corrected", 2.0}, {.value = 1.0}}, .help = "global InfoNCE temperature"},
-    [DC_INFOTS_TAU_LOCAL] = {"infots_tau_local", "infots-tau-local", HP, DC_OPTION_REAL, "(0, inf)",
-                             .def = {{NULL, "corrected", 0.1}, {.value = 1.0}}, .help = "local InfoNCE temperature"},
+    [DC_INFOTS_TAU_GLOBAL] = {"infots_tau_global", "infots-tau-global", HP, DC_OPTION_REAL, "(0, inf)", .def = {{.value = 1.0}},
+                              .help = "global InfoNCE temperature (the paper's variant: 2.0)"},
+    [DC_INFOTS_TAU_LOCAL] = {"infots_tau_local", "infots-tau-local", HP, DC_OPTION_REAL, "(0, inf)", .def = {{.value = 1.0}},
+                             .help = "local InfoNCE temperature (the paper's variant: 0.1)"},
     [DC_INFOTS_AUG_P] = {"infots_aug_p", "infots-aug-p", HP, DC_OPTION_REAL, "[0, 1]", .def = {{.value = 0.2}},
                          .help = "probability that view 1 is the augmented mix"},
     [DC_INFOTS_LOCAL_K] = {"infots_local_k", "infots-local-k", HP, DC_OPTION_INT, "[4, inf)", .def = {{.value = 8}},
@@ -255,8 +258,8 @@ static const dc_option k_rows[DC_INFOTS_N_OPTIONS] = {
                            .help = "maximum training length (>= infots-local-k)"},
     [DC_INFOTS_LOCAL_ALL] = {"infots_local_loss", "infots-local", "flags", DC_OPTION_CHOICE,
                              .choices = {"first-sequence", "all-sequences"}, .aliases = {"first", "all"},
-                             .def = {{NULL, "corrected", 1}, {.value = 0}},
-                             .help = "local InfoNCE over the first sequence (authors) or all sequences"},
+                             .def = {{.value = 0}},
+                             .help = "local InfoNCE over the first sequence (the code's) or all (the paper's variant)"},
     [DC_INFOTS_VARIETY] = {"infots_variety", "infots-variety", HP, DC_OPTION_REAL, "[0, inf)", .def = {{.value = 0.1}},
                            .help = "weight of the augmentation-entropy term of the trained meta-learner"},
 };
