@@ -16,6 +16,7 @@
 #include "dc_test.h"
 #include "dynacl/dc_dynacl.h"
 #include "infots/dc_infots.h"
+#include "tnc/dc_tnc.h"
 #include "ts2vec/dc_ts2vec.h"
 #include "train/dc_train.h"
 
@@ -318,6 +319,59 @@ START_TEST(test_old_config_loads) {
 }
 END_TEST
 
+/* The option tables are consistent: every range parses, every default of every dataset and
+ * protocol is a value of its own row, keys and flags are unique across the tables a run
+ * combines, a method has at most DC_MODEL_MAX_OPTIONS, and each method has a display name.
+ * Setting by key goes through the row's check; a key of another method is refused. */
+START_TEST(test_option_tables) {
+    const char *datasets[] = {"harth", "sleepeeg", "ecg", "synthetic", "other"}, *protocols[] = {"authors", "corrected"};
+    for (const char *const *nm = dc_model_names(); *nm; nm++) {
+        const dc_option_table *tabs[3] = {dc_train_options(), dc_model_common_options(), dc_model_options(*nm)};
+        ck_assert_msg(dc_model_display_name(*nm), "%s has no display name", *nm);
+        ck_assert(tabs[2] && tabs[2]->n <= DC_MODEL_MAX_OPTIONS);
+        for (int k = 0; k < 3; k++)
+            for (int i = 0; i < tabs[k]->n; i++) {
+                const dc_option *o = &tabs[k]->rows[i];
+                double lo, hi;
+                int lo_open, hi_open;
+                if (o->range) ck_assert_msg(dc_option_range_parse(o->range, &lo, &hi, &lo_open, &hi_open), "%s: range %s", o->key, o->range);
+                if (o->type == DC_OPTION_CHOICE) ck_assert(o->choices[0] && o->choices[1]);
+                ck_assert(o->help);
+                if (!o->group) ck_assert_str_eq(o->key, "seed"); /* the only top-level option besides the run's strings */
+                for (int d = 0; d < 5; d++)
+                    for (int p = 0; p < 2; p++)
+                        ck_assert_msg(dc_option_check(o, dc_option_default_value(o, datasets[d], protocols[p])) == DC_OK, "%s: %s",
+                                      *nm, dc_last_error());
+                for (int k2 = k; k2 < 3; k2++) /* unique keys and flags */
+                    for (int j = k2 == k ? i + 1 : 0; j < tabs[k2]->n; j++) {
+                        const dc_option *q = &tabs[k2]->rows[j];
+                        ck_assert_msg(strcmp(o->key, q->key), "%s: key %s twice", *nm, o->key);
+                        ck_assert_msg(!o->flag || !q->flag || strcmp(o->flag, q->flag), "%s: flag --%s twice", *nm, o->flag);
+                    }
+            }
+        for (int d = 0; d < 5; d++)
+            for (int p = 0; p < 2; p++) {
+                dc_model_config c = dc_model_config_defaults(*nm, datasets[d], protocols[p]);
+                ck_assert_msg(dc_model_config_check(&c) == DC_OK, "%s on %s (%s): %s", *nm, datasets[d], protocols[p], dc_last_error());
+            }
+    }
+    dc_model_config c = dc_model_config_defaults("tnc", "harth", "authors");
+    ck_assert(dc_model_config_set(&c, "tnc_window", 10) == DC_OK && c.opt[DC_TNC_WINDOW] == 10);
+    ck_assert(dc_model_config_set(&c, "seed", 7) == DC_OK && c.seed == 7);
+    dc_clear_error();
+    ck_assert_int_eq(dc_model_config_set(&c, "tnc_window", 1.5), DC_ERR_ARG);
+    ck_assert_msg(strstr(dc_last_error(), "tnc_window must be an integer >= 2 (got 1.5)"), "%s", dc_last_error());
+    ck_assert_int_eq(dc_model_config_set(&c, "tau", 0.1), DC_ERR_ARG);
+    ck_assert_msg(strstr(dc_last_error(), "tau is an option of dynacl, not of tnc"), "%s", dc_last_error());
+    dc_train_opts t = dc_train_opts_defaults("synthetic", "corrected");
+    ck_assert(t.epochs == 50 && t.weight_decay == 0.0 && t.batch == 8 && t.log_every == 10);
+    ck_assert_int_eq(dc_train_opts_set(&t, "epochs", 0), DC_ERR_ARG);
+    ck_assert_msg(strstr(dc_last_error(), "epochs must be an integer >= 1 (got 0)"), "%s", dc_last_error());
+    t.batch = 0; /* dc_train_run checks too, before touching the folder */
+    ck_assert_int_eq(dc_train_opts_check(&t), DC_ERR_ARG);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("train");
     TCase *tc = tcase_create("train");
@@ -326,6 +380,7 @@ int main(void) {
     tcase_add_test(tc, test_resume_anywhere_masks);
     tcase_add_test(tc, test_resume_after_torn_writes);
     tcase_add_test(tc, test_old_config_loads);
+    tcase_add_test(tc, test_option_tables);
     tcase_add_test(tc, test_run_folder_rules);
     tcase_add_test(tc, test_nan_stops_the_run);
     tcase_add_test(tc, test_plateau_scheduler);

@@ -63,11 +63,15 @@ int dc_opt_choice_ok(const char *cmd, const dc_opt *o, const char *val) {
 int dc_opts_parse_pos(const char *cmd, const char *synopsis, const dc_opt *opts, int argc, char **argv,
                       const char **pos, int *n_pos) {
     if (n_pos) *n_pos = 0;
-    for (const dc_opt *o = opts; o->name; o++) /* every number states what it accepts: a bug otherwise */
-        if ((o->kind == OPT_INT || o->kind == OPT_DBL) && !o->range) {
-            fprintf(stderr, "dynacl %s: option --%s declares no range of values (a bug in dynacl)\n", cmd, o->name);
+    for (const dc_opt *o = opts; o->name; o++) { /* a bug in dynacl, not in the command line: */
+        int twice = 0; /* every number states what it accepts, and no two options share a name */
+        for (const dc_opt *k = o + 1; k->name && o->kind != OPT_SECTION; k++) twice |= k->kind != OPT_SECTION && !strcmp(k->name, o->name);
+        if (((o->kind == OPT_INT || o->kind == OPT_DBL) && !o->range) || twice) {
+            fprintf(stderr, "dynacl %s: option --%s %s (a bug in dynacl)\n", cmd, o->name,
+                    twice ? "is declared twice" : "declares no range of values");
             return -1;
         }
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {

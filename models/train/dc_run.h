@@ -106,6 +106,14 @@ dc_status dc_run_config_from_json(const char *json, const char *path, dc_run_con
 /* Read RUN/config.json; *text (optional) receives its text (caller frees). */
 dc_status dc_run_config_read(const char *run, dc_run_config *c, char **text);
 
+/* What names a run, read leniently from config.json (any version, also one that does not
+ * load as a whole): "" and -1 for what it does not hold. 0 if there is no readable JSON. */
+typedef struct dc_run_names {
+    char model[32], dataset[64], protocol[16];
+    int64_t seed;
+} dc_run_names;
+int dc_run_names_read(const char *run, dc_run_names *out);
+
 /* The method and pretraining seed of a checkpoint: its "model" metadata, else its run's
  * config.json (seed from there; -1 if unknown). method "random" for "random"; "dynacl"
  * when nothing says. Never fails. */

@@ -203,20 +203,30 @@ int dc_run_of_checkpoint(const char *checkpoint, char *run, size_t cap) {
     return 0;
 }
 
-/* config.json's "model" and "seed", leniently (any config.json a run may hold). */
-static void config_method(const char *run, char *method, size_t cap, int64_t *seed) {
+static void copy_str(const cJSON *o, const char *k, char *dst, size_t cap) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (cJSON_IsString(v)) snprintf(dst, cap, "%s", v->valuestring);
+}
+
+int dc_run_names_read(const char *run, dc_run_names *out) {
     char p[DC_RUN_PATH_MAX];
+    memset(out, 0, sizeof *out);
+    out->seed = -1;
     FILE *f = fopen(dc_run_path(run, DC_RUN_CONFIG, p, sizeof p), "rb");
-    if (!f) return;
+    if (!f) return 0;
     char buf[1 << 16];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
     cJSON *o = cJSON_Parse(buf);
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "model"), *s = cJSON_GetObjectItemCaseSensitive(o, "seed");
-    if (cJSON_IsString(m) && !method[0]) snprintf(method, cap, "%s", m->valuestring);
-    if (cJSON_IsNumber(s) && *seed < 0) *seed = (int64_t)s->valuedouble;
+    if (!o) return 0;
+    copy_str(o, "model", out->model, sizeof out->model);
+    copy_str(o, "dataset", out->dataset, sizeof out->dataset);
+    copy_str(o, "protocol", out->protocol, sizeof out->protocol);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "seed");
+    if (cJSON_IsNumber(s) && s->valuedouble >= 0) out->seed = (int64_t)s->valuedouble;
     cJSON_Delete(o);
+    return 1;
 }
 
 void dc_run_checkpoint_method(const char *checkpoint, char *method, size_t cap, int64_t *seed) {
@@ -234,7 +244,11 @@ void dc_run_checkpoint_method(const char *checkpoint, char *method, size_t cap, 
     }
     dc_clear_error();
     char run[DC_RUN_PATH_MAX];
-    if (dc_run_of_checkpoint(checkpoint, run, sizeof run)) config_method(run, method, cap, seed);
+    dc_run_names rn;
+    if (dc_run_of_checkpoint(checkpoint, run, sizeof run) && dc_run_names_read(run, &rn)) {
+        if (!method[0]) snprintf(method, cap, "%s", rn.model);
+        *seed = rn.seed;
+    }
     if (!method[0]) snprintf(method, cap, "dynacl");
 }
 
