@@ -158,7 +158,9 @@ static void print_summary(const char *run_dir, const ui *u) {
     if (u->cluster && u->ch.has_best)
         printf("best J %.4f at epoch %lld | %.4f %.4f %.4f\n", u->ch.best.j, (long long)u->ch.best_epoch, u->ch.best.dbi,
                u->ch.best.ch, u->ch.best.ss);
-    printf("wrote %s/model.safetensors, %s/metrics.jsonl, %s/config.json\n", run_dir, run_dir, run_dir);
+    char pm[DC_RUN_PATH_MAX], px[DC_RUN_PATH_MAX], pc[DC_RUN_PATH_MAX];
+    printf("wrote %s, %s, %s\n", dc_run_path(run_dir, DC_RUN_MODEL, pm, sizeof pm), dc_run_path(run_dir, DC_RUN_METRICS, px, sizeof px),
+           dc_run_path(run_dir, DC_RUN_CONFIG, pc, sizeof pc));
 }
 
 int cmd_pretrain(int argc, char **argv) {
