@@ -1,7 +1,6 @@
 /* trainer.c: the pretraining loop shared by every method (docs/METHOD.md §5): sampler, steps, the
  * validation loss and ReduceLROnPlateau, checkpoints and resume, the records of metrics.jsonl.
  * Where the run folder's files live and what they hold is the run API's (dc_run.h). */
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
