@@ -104,28 +104,17 @@ static int score_given_labels(dc_backend *be, const dc_npy *zn, const char *zpat
 }
 
 static int cluster_embeddings(const cluster_args *a, dc_backend *be, cluster_result *res) {
-    dc_npy zn = {0}, yn = {0};
+    dc_npy zn = {0};
     int32_t *y = NULL;
     int ok = 0;
     snprintf(res->dataset, sizeof res->dataset, "%s", a->data ? a->data : "embeddings");
-    if (dc_npy_open(a->zpath, &zn) != DC_OK || dc_npy_open(a->ypath, &yn) != DC_OK) {
-        dc_tool_fail("cluster", "reading the embeddings");
-        goto done;
-    }
-    if (zn.dtype != DC_NPY_F32 || zn.ndim != 2 || yn.ndim != 1 || yn.shape[0] != zn.shape[0] ||
-        (yn.dtype != DC_NPY_I32 && yn.dtype != DC_NPY_I64)) {
-        fprintf(stderr, "dynacl cluster: --embeddings must be float32 (N, F) and --labels int32/int64 (N)\n");
-        goto done;
-    }
+    if (!et_open_features("cluster", a->zpath, a->ypath, &zn, &y)) return 0;
     int64_t n = res->n = zn.shape[0];
-    y = malloc((size_t)(n ? n : 1) * sizeof *y);
     int32_t mx = -1;
-    for (int64_t i = 0; y && i < n; i++) {
-        y[i] = yn.dtype == DC_NPY_I32 ? ((const int32_t *)yn.data)[i] : (int32_t)((const int64_t *)yn.data)[i];
+    for (int64_t i = 0; i < n; i++)
         if (y[i] > mx) mx = y[i];
-    }
     res->n_classes = a->classes > 0 ? (int)a->classes : mx + 1;
-    if (!y || res->n_classes < 1 || res->n_classes > DC_MAX_CLASSES) {
+    if (res->n_classes < 1 || res->n_classes > DC_MAX_CLASSES) {
         fprintf(stderr, "dynacl cluster: labels must lie in 0..%d\n", DC_MAX_CLASSES - 1);
         goto done;
     }
@@ -149,7 +138,6 @@ static int cluster_embeddings(const cluster_args *a, dc_backend *be, cluster_res
 done:
     free(y);
     dc_npy_close(&zn);
-    dc_npy_close(&yn);
     return ok;
 }
 

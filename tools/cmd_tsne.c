@@ -50,32 +50,22 @@ static void points_free(tsne_points *p) {
 
 /* --embeddings: the given features and labels (-1 = unlabelled). */
 static int points_from_files(const tsne_args *a, tsne_points *p) {
-    dc_npy zn = {0}, yn = {0};
+    dc_npy zn = {0};
     int ok = 0;
-    if (dc_npy_open(a->zpath, &zn) != DC_OK || dc_npy_open(a->ypath, &yn) != DC_OK) {
-        dc_tool_fail("tsne", "reading the embeddings");
-        goto done;
-    }
-    if (zn.dtype != DC_NPY_F32 || zn.ndim != 2 || yn.ndim != 1 || yn.shape[0] != zn.shape[0] ||
-        (yn.dtype != DC_NPY_I32 && yn.dtype != DC_NPY_I64)) {
-        fprintf(stderr, "dynacl tsne: --embeddings must be float32 (N, F) and --labels int32/int64 (N)\n");
-        goto done;
-    }
+    if (!et_open_features("tsne", a->zpath, a->ypath, &zn, &p->y)) return 0;
     p->n = zn.shape[0], p->F = zn.shape[1];
     p->Z = malloc((size_t)(p->n * p->F) * sizeof *p->Z + 1);
-    p->y = malloc((size_t)p->n * sizeof *p->y + 1);
-    if (!p->Z || !p->y) {
+    if (!p->Z) {
         dc_tool_fail("tsne", "out of memory");
         goto done;
     }
     memcpy(p->Z, zn.data, (size_t)(p->n * p->F) * sizeof *p->Z);
     for (int64_t i = 0; i < p->n; i++) {
-        int32_t v = yn.dtype == DC_NPY_I32 ? ((const int32_t *)yn.data)[i] : (int32_t)((const int64_t *)yn.data)[i];
+        int32_t v = p->y[i];
         if (v < -1 || v >= DC_MAX_CLASSES) {
             fprintf(stderr, "dynacl tsne: label %d of row %lld is outside -1..%d\n", v, (long long)i, DC_MAX_CLASSES - 1);
             goto done;
         }
-        p->y[i] = v;
         if (v + 1 > p->n_classes) p->n_classes = v + 1;
     }
     for (int c = 0; c < p->n_classes; c++) snprintf(p->cnames[c], sizeof p->cnames[c], "%d", c), p->names[c] = p->cnames[c];
@@ -83,7 +73,6 @@ static int points_from_files(const tsne_args *a, tsne_points *p) {
     ok = 1;
 done:
     dc_npy_close(&zn);
-    dc_npy_close(&yn);
     return ok;
 }
 

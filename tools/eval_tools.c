@@ -57,6 +57,26 @@ int et_open_encoder(const char *cmd, const char *ckpt, dc_backend *be, int64_t D
     return 1;
 }
 
+int et_open_features(const char *cmd, const char *zpath, const char *ypath, dc_npy *z, int32_t **y) {
+    dc_npy yn = {0};
+    *y = NULL;
+    memset(z, 0, sizeof *z);
+    if (dc_npy_open(zpath, z) != DC_OK || dc_npy_open(ypath, &yn) != DC_OK) {
+        dc_tool_fail(cmd, "reading the embeddings");
+    } else if (z->dtype != DC_NPY_F32 || z->ndim != 2 || yn.ndim != 1 || yn.shape[0] != z->shape[0] ||
+               (yn.dtype != DC_NPY_I32 && yn.dtype != DC_NPY_I64)) {
+        fprintf(stderr, "dynacl %s: --embeddings must be float32 (N, F) and --labels int32/int64 (N)\n", cmd);
+    } else if (!(*y = malloc((size_t)z->shape[0] * sizeof **y + 1))) {
+        dc_tool_fail(cmd, "out of memory");
+    } else {
+        for (int64_t i = 0; i < z->shape[0]; i++)
+            (*y)[i] = yn.dtype == DC_NPY_I32 ? ((const int32_t *)yn.data)[i] : (int32_t)((const int64_t *)yn.data)[i];
+    }
+    dc_npy_close(&yn);
+    if (!*y) dc_npy_close(z);
+    return *y != NULL;
+}
+
 void et_checkpoint_info(const char *ckpt, char *method, size_t cap, int64_t *seed) {
     dc_run_checkpoint_method(ckpt, method, cap, seed);
 }

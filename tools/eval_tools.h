@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "data/dc_dataset.h"
+#include "dc/dc_npy.h"
 #include "eval/dc_eval.h"
 
 /* NULL or "synthetic": the embedded synthetic dataset; else a prepared folder. 0 + message on error. */
@@ -17,6 +18,9 @@ int et_open_encoder(const char *cmd, const char *ckpt, dc_backend *be, int64_t D
 /* The method and pretraining seed of a checkpoint (dc_run_checkpoint_method): its "model"
  * metadata, or its run's config.json. method "random" for "random". */
 void et_checkpoint_info(const char *ckpt, char *method, size_t cap, int64_t *seed);
+/* Given features: a float32 .npy (N, F) at zpath, kept open in *z (dc_npy_close it), and its
+ * int32/int64 (N) labels at ypath as int32 in *y (malloc'd, N entries). 0 + message on error. */
+int et_open_features(const char *cmd, const char *zpath, const char *ypath, dc_npy *z, int32_t **y);
 /* "42,53,64" -> seeds; returns the count (0 + message on a bad list). */
 int et_parse_seeds(const char *cmd, const char *list, int64_t *out, int max);
 /* A class index from a name or a number; -1 + message when unknown. */
