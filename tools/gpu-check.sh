@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tools/gpu-check.sh: the CUDA backend's check on a GPU machine in one run (~3 min on a
 # 16-core H100, budget 5): build for sm_90 (Release), parity suite on cuda, test_cuda (200
-# steps against cpu, graph replay, MP-Xent sizes, OOM), compute-sanitizer memcheck on a
-# parity subset covering every kernel family, `dynacl bench` eager and --graph. Logs and
+# steps against cpu, graph replay, MP-Xent sizes, OOM), the composites (test_composite, and
+# a captured step with DC_NO_FUSED=1), compute-sanitizer memcheck on a parity subset
+# covering every kernel family, `dynacl bench` eager and --graph. Logs and
 # JSON go to build-gpu/gpu-check (a selection to $OUT when set); a summary table is last.
 
 #   tools/gpu-check.sh             on the GPU machine, from the repository root
@@ -113,7 +114,7 @@ if command -v ninja >/dev/null 2>&1; then GEN=(-G Ninja); fi
 run configure 240 cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DDC_CUDA=ON -DDC_OPENCL=OFF -DDC_FIGURES=OFF \
   -DCMAKE_CUDA_ARCHITECTURES=90 "-DCMAKE_EXE_LINKER_FLAGS=$LINK_FLAGS" "${CMAKE_EXTRA[@]}"
 if [ "${S_STATUS[-1]}" = ok ]; then
-  run build 360 cmake --build "$BUILD" -j "$JOBS" --target dynacl_cli test_parity test_cuda
+  run build 360 cmake --build "$BUILD" -j "$JOBS" --target dynacl_cli test_parity test_cuda test_composite
 fi
 if [ "${S_STATUS[-1]}" != ok ]; then
   echo "gpu-check: cannot continue without a build"
@@ -125,6 +126,11 @@ BIN=$ROOT/$BUILD/dynacl
 # ---- correctness
 run parity 240 env DC_PARITY_BACKENDS=cuda "$BUILD/tests/test_parity"
 run test_cuda 300 env DC_DYNACL_BIN="$BIN" "$BUILD/tests/test_cuda"
+# the composites on cuda: fused against composite over the op table, and a captured step
+# of primitives only (no host transfer inside it)
+run composite 240 "$BUILD/tests/test_composite"
+run composite_graph 120 env DC_NO_FUSED=1 "$BIN" bench --backend cuda --steps 50 --graph \
+  --json "$OUTDIR/bench_composite_graph.json"
 
 # ---- timing
 run bench_eager 240 "$BIN" bench --backend cuda,cpu --steps 200 --json "$OUTDIR/bench_eager.json"
@@ -180,11 +186,22 @@ for shape in ("harth", "sleepeeg", "ecg"):
                                         f("cuda+graph", "ms_per_step_pipelined"), target[shape]))
 EOF
 fi
+if command -v python3 >/dev/null 2>&1 && [ -f "$OUTDIR/bench_composite_graph.json" ]; then
+  python3 - "$OUTDIR/bench_composite_graph.json" <<'EOF'
+import json, sys
+try:
+    res = json.load(open(sys.argv[1]))["results"]
+except (ValueError, KeyError):
+    res = []
+print("cuda+graph with DC_NO_FUSED=1 (composites), ms/step median of 50: " +
+      ", ".join("%s %.3f" % (r["shape"], r["ms_per_step_median"]) for r in res))
+EOF
+fi
 }
 summary | tee "$OUTDIR/summary.txt"
 if [ -n "${OUT:-}" ]; then
   mkdir -p "$OUT"
-  for f in summary.txt parity.log test_cuda.log bench_eager.json bench_graph.json; do
+  for f in summary.txt parity.log test_cuda.log bench_eager.json bench_graph.json bench_composite_graph.json; do
     if [ -f "$OUTDIR/$f" ]; then cp "$OUTDIR/$f" "$OUT/"; fi
   done
   for f in "$OUTDIR"/*.log "$OUTDIR"/*.txt; do printf '\n===== %s\n' "$(basename "$f")"; cat "$f"; done >"$OUT/all_logs.txt"
