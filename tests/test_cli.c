@@ -113,6 +113,7 @@ START_TEST(test_bad_values) {
         {"fetch-data harth --out o --retries -1", "--retries must be an integer in [0, 1000] (got -1)"},
         {"report --protocol paper r", "--protocol must be one of authors, corrected"},
         {"run-status", "give exactly one run folder"},
+        {"conformance --steps 0", "--steps must be an integer in [1, 100000] (got 0)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = dc_test_run_cli(cases[i][0], buf, sizeof buf);

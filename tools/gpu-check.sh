@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # tools/gpu-check.sh: the CUDA backend's check on a GPU machine in one run (~3 min on a
-# 16-core H100, budget 5): build for sm_90 (Release), parity suite on cuda, test_cuda (200
-# steps against cpu, graph replay, MP-Xent sizes, OOM), the composites (test_composite, and
-# a captured step with DC_NO_FUSED=1), compute-sanitizer memcheck on a parity subset
-# covering every kernel family, `dynacl bench` eager and --graph. Logs and
-# JSON go to build-gpu/gpu-check (a selection to $OUT when set); a summary table is last.
+# 16-core H100, budget 5): build for sm_90 (Release), `dynacl conformance --backend cuda`
+# (every op at training sizes against cpu-ref, fused against composite, 200 steps against
+# cpu, every method, graph replay, determinism, errors), test_cuda (capture rules, OOM
+# wording), the composites (test_composite, and a captured step with DC_NO_FUSED=1),
+# compute-sanitizer memcheck on the quick op cases, `dynacl bench` eager and --graph. Logs
+# and JSON go to build-gpu/gpu-check (a selection to $OUT when set); a summary table is last.
 
 #   tools/gpu-check.sh             on the GPU machine, from the repository root
 #   tools/gpu-check.sh --prepare   here (Debian, apt): fetch the build dependencies the GPU
@@ -114,7 +115,7 @@ if command -v ninja >/dev/null 2>&1; then GEN=(-G Ninja); fi
 run configure 240 cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DDC_CUDA=ON -DDC_OPENCL=OFF -DDC_FIGURES=OFF \
   -DCMAKE_CUDA_ARCHITECTURES=90 "-DCMAKE_EXE_LINKER_FLAGS=$LINK_FLAGS" "${CMAKE_EXTRA[@]}"
 if [ "${S_STATUS[-1]}" = ok ]; then
-  run build 360 cmake --build "$BUILD" -j "$JOBS" --target dynacl_cli test_parity test_cuda test_composite
+  run build 360 cmake --build "$BUILD" -j "$JOBS" --target dynacl_cli test_cuda test_composite
 fi
 if [ "${S_STATUS[-1]}" != ok ]; then
   echo "gpu-check: cannot continue without a build"
@@ -124,7 +125,7 @@ BIN=$ROOT/$BUILD/dynacl
 "$BIN" backends | tee "$OUTDIR/backends.txt"
 
 # ---- correctness
-run parity 240 env DC_PARITY_BACKENDS=cuda "$BUILD/tests/test_parity"
+run conformance 300 "$BIN" conformance --backend cuda --json "$OUTDIR/conformance.json"
 run test_cuda 300 env DC_DYNACL_BIN="$BIN" "$BUILD/tests/test_cuda"
 # the composites on cuda: fused against composite over the op table, and a captured step
 # of primitives only (no host transfer inside it)
@@ -137,13 +138,10 @@ run bench_eager 240 "$BIN" bench --backend cuda,cpu --steps 200 --json "$OUTDIR/
 run bench_graph 120 "$BIN" bench --backend cuda --steps 200 --graph --json "$OUTDIR/bench_graph.json"
 
 # ---- memory checking last: the slowest step, the first to go when time runs out
-MEMCHECK_CASES="copy_strided add_bcast_mid masked_fill tanh sum_axis0 mean_last matmul_batched matmul_tt
-  batchnorm_train_relu batchnorm_eval l2norm log_softmax cross_entropy mse mpxent_authors mpxent_large
-  maxpool_k3_overlap gather_batch rfft_odd irfft_even bce_logits atan2 rng_normal adamw"
+# (every op family at toy and odd sizes: the conformance suite's --quick op cases)
 if command -v compute-sanitizer >/dev/null 2>&1; then
-  # shellcheck disable=SC2086
-  run memcheck 180 env DC_PARITY_BACKENDS=cuda compute-sanitizer --tool memcheck --error-exitcode 3 \
-    "$BUILD/tests/test_parity" $MEMCHECK_CASES
+  run memcheck 180 compute-sanitizer --tool memcheck --error-exitcode 3 \
+    "$BIN" conformance --backend cuda --quick --only ops
 else
   S_NAME+=("memcheck") S_STATUS+=("skipped (no compute-sanitizer)") S_SECS+=(0)
 fi
@@ -156,11 +154,12 @@ echo "================ gpu-check summary ($(($(date +%s) - T_START)) s) ========
 head -n 2 "$OUTDIR/machine.txt"
 printf "%-12s %-28s %6s\n" step status seconds
 for i in "${!S_NAME[@]}"; do printf "%-12s %-28s %6s\n" "${S_NAME[$i]}" "${S_STATUS[$i]}" "${S_SECS[$i]}"; done
-if [ -f "$OUTDIR/parity.log" ]; then
-  echo "parity on cuda: $(grep -c ' cuda .* ok' "$OUTDIR/parity.log" || true) ok, $(grep -c 'FAIL\|Failure\|failed' \
-    "$OUTDIR/parity.log" || true) failing lines, $(grep -c 'not supported' "$OUTDIR/parity.log" || true) not supported"
+if [ -f "$OUTDIR/conformance.log" ]; then
+  grep -E "^conformance: [0-9]+ passed" "$OUTDIR/conformance.log" || true
+  grep -E "^  (FAIL|SKIP) " "$OUTDIR/conformance.log" | cut -c1-200 || true
+  grep -E "^  (train|graph|determinism)" "$OUTDIR/conformance.log" | cut -c1-200 || true
 fi
-[ -f "$OUTDIR/test_cuda.log" ] && grep -E "^test_cuda: (200|[0-9]+ steps|mpxent|out-of)|Checks:" "$OUTDIR/test_cuda.log" | cut -c1-150
+[ -f "$OUTDIR/test_cuda.log" ] && grep -E "^test_cuda: (out-of)|Checks:" "$OUTDIR/test_cuda.log" | cut -c1-150
 [ -f "$OUTDIR/memcheck.log" ] && grep -E "ERROR SUMMARY" "$OUTDIR/memcheck.log" | tail -n 1
 if command -v python3 >/dev/null 2>&1 && [ -f "$OUTDIR/bench_eager.json" ]; then
   python3 - "$OUTDIR/bench_eager.json" "$OUTDIR/bench_graph.json" <<'EOF'
@@ -201,7 +200,8 @@ fi
 summary | tee "$OUTDIR/summary.txt"
 if [ -n "${OUT:-}" ]; then
   mkdir -p "$OUT"
-  for f in summary.txt parity.log test_cuda.log bench_eager.json bench_graph.json bench_composite_graph.json; do
+  for f in summary.txt conformance.log conformance.json test_cuda.log bench_eager.json bench_graph.json \
+    bench_composite_graph.json; do
     if [ -f "$OUTDIR/$f" ]; then cp "$OUTDIR/$f" "$OUT/"; fi
   done
   for f in "$OUTDIR"/*.log "$OUTDIR"/*.txt; do printf '\n===== %s\n' "$(basename "$f")"; cat "$f"; done >"$OUT/all_logs.txt"

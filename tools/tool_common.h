@@ -26,6 +26,7 @@ int cmd_figure(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_conformance(int argc, char **argv);
 
 /* ---- option parsing: --name value / --name=value / --flag ----
  * Every numeric option states the values it accepts as an interval (range, e.g. "[1, inf)",
