@@ -403,10 +403,5 @@ int main(void) {
     tcase_add_test(tc, test_errors_name_op_and_primitive);
     tcase_add_test(tc, test_env_no_fused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK); /* coverage accumulates over the cases; OpenCL in one process */
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return dc_test_run_suite_nofork(s) ? 1 : 0; /* coverage accumulates over the cases; OpenCL in one process */
 }

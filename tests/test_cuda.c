@@ -135,10 +135,5 @@ int main(void) {
     tcase_add_test(tc, test_capture_rules);
     tcase_add_test(tc, test_out_of_memory);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return dc_test_run_suite_nofork(s) ? 1 : 0;
 }

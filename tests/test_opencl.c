@@ -125,10 +125,5 @@ int main(void) {
     tcase_add_test(tc, test_build_failure_reports_log);
     suite_add_tcase(s, tc);
     /* OpenCL is initialised in this process already (device check): no forking */
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return dc_test_run_suite_nofork(s) ? 1 : 0;
 }

@@ -157,19 +157,21 @@ int cmd_bench(int argc, char **argv) {
     int graph = 0;
     const dc_opt opts[] = {
         {"backend", OPT_STR, &backends, "comma-separated backends to time (default cpu)"},
-        {"shape", OPT_STR, &shape, "harth | sleepeeg | ecg | all (default all)"},
-        {"steps", OPT_INT, &steps, "timed steps per case (default 50)"},
-        {"warmup", OPT_INT, &warmup, "untimed steps first (default 5)"},
+        {"shape", OPT_STR, &shape, "harth | sleepeeg | ecg | all (default all)", NULL, "harth|sleepeeg|ecg|all"},
+        {"steps", OPT_INT, &steps, "timed steps per case (default 50)", "[1, inf)"},
+        {"warmup", OPT_INT, &warmup, "untimed steps first (default 5)", "[0, inf)"},
         {"json", OPT_STR, &json, "also write results as JSON to this file ('-' = stdout)"},
         {"graph", OPT_FLAG, &graph, "replay each step as a CUDA graph on backends that capture (cuda)"},
         {"model", OPT_STR, &model, "time this method's step from the registry (dc_model_loss) instead of DynaCL's"},
-        {"protocol", OPT_STR, &protocol, "with --model: authors (default) | corrected"},
+        {"protocol", OPT_STR, &protocol, "with --model: authors (default) | corrected", NULL, "authors|corrected"},
         {0},
     };
     int r = dc_opts_parse("bench", "[options]", opts, argc, argv);
     if (r) return r > 0 ? 0 : 2;
-    if (steps < 1 || warmup < 0) {
-        fprintf(stderr, "dynacl bench: --steps must be >= 1 and --warmup >= 0\n");
+    if (model && !dc_model_method(model)) {
+        dc_model_config u = dc_model_config_defaults(model, NULL, protocol);
+        dc_model_config_check(&u);
+        fprintf(stderr, "dynacl bench: --model: %s\n", dc_last_error());
         return 2;
     }
     FILE *jf = NULL;

@@ -12,7 +12,7 @@
 #include "dc/dc_safetensors.h"
 #include "eval_tools.h"
 #include "tool_common.h"
-#include "train/dc_train.h"
+#include "train/dc_run.h"
 
 static int open_encoder(const char *ckpt, dc_backend *be, int64_t D, unsigned flags, dc_encoder **out) {
     *out = NULL;
@@ -48,27 +48,32 @@ static int split_range(const dc_dataset *ds, const char *split, int64_t *first, 
 }
 
 int cmd_embed(int argc, char **argv) {
-    const char *ckpt = NULL, *data = NULL, *input = NULL, *out = NULL, *split = "test", *backend = "cpu";
+    const char *ckpt = NULL, *data = NULL, *input = NULL, *out = NULL, *split = NULL, *backend = "cpu";
     int64_t chunk = 64;
     int allow_nonfinite = 0;
     const dc_opt opts[] = {
         {"checkpoint", OPT_STR, &ckpt, "encoder checkpoint (.safetensors; PyTorch state_dict names)"},
         {"data", OPT_STR, &data, "prepared dataset folder, or 'synthetic': embed the sequences of --split"},
-        {"split", OPT_STR, &split, "train | test | all (default test)"},
+        {"split", OPT_STR, &split, "with --data: train | test | all (default test)", NULL, "train|test|all"},
         {"input", OPT_STR, &input, "instead of --data: a .npy of shape (N, T, D) or (N, D)"},
         {"out", OPT_STR, &out, "output .npy: (n_seq, T, 32) for --data and (N, T, D) input, (N, 32) for (N, D)"},
         {"backend", OPT_STR, &backend, "backend (default cpu)"},
-        {"chunk", OPT_INT, &chunk, "sequences per forward pass (default 64)"},
+        {"chunk", OPT_INT, &chunk, "sequences per forward pass (default 64)", "[1, inf)"},
         {"allow-nonfinite", OPT_FLAG, &allow_nonfinite,
          "let NaN and Inf in --input and in the weights through (refused by default, naming the first one)"},
         {0},
     };
     int r = dc_opts_parse("embed", "--checkpoint CKPT (--data DIR [--split S] | --input X.npy) --out Z.npy", opts, argc, argv);
     if (r) return r > 0 ? 0 : 2;
-    if (!ckpt || !out || (!data == !input) || chunk < 1) {
+    if (!ckpt || !out || (!data == !input)) {
         fprintf(stderr, "dynacl embed: needs --checkpoint, --out and exactly one of --data / --input (see --help)\n");
         return 2;
     }
+    if (input && split) {
+        fprintf(stderr, "dynacl embed: --split selects sequences of --data; --input is embedded whole\n");
+        return 2;
+    }
+    if (!split) split = "test";
     dc_dataset ds = {0};
     dc_npy in = {0};
     const float *X = NULL;
@@ -142,30 +147,30 @@ int cmd_loss(int argc, char **argv) {
     const dc_opt opts[] = {
         {"checkpoint", OPT_STR, &ckpt, "checkpoint (.safetensors)"},
         {"data", OPT_STR, &data, "prepared dataset folder, or 'synthetic'"},
-        {"split", OPT_STR, &split, "train | test (default test)"},
+        {"split", OPT_STR, &split, "train | test (default test)", NULL, "train|test"},
         {"model", OPT_STR, &model, "pretext loss to evaluate (default: the checkpoint's model, else dynacl)"},
-        {"protocol", OPT_STR, &protocol, "authors | corrected (default authors)"},
-        {"batch", OPT_INT, &batch, "sequences per batch (default 8; the last partial batch is dropped)"},
-        {"seed", OPT_INT, &seed, "seed of the random draws (masks, projectors) (default 42)"},
+        {"protocol", OPT_STR, &protocol, "authors | corrected (default authors)", NULL, "authors|corrected"},
+        {"batch", OPT_INT, &batch, "sequences per batch (default 8; the last partial batch is dropped)", "[1, inf)"},
+        {"seed", OPT_INT, &seed, "seed of the random draws (masks, projectors) (default 42)", "[0, 9007199254740992]"},
         {"backend", OPT_STR, &backend, "backend (default cpu)"},
         {0},
     };
     int r = dc_opts_parse("loss", "--checkpoint CKPT --data DIR [--split test] [--model M]", opts, argc, argv);
     if (r) return r > 0 ? 0 : 2;
-    if (!ckpt || !data || batch < 1 || (strcmp(split, "train") && strcmp(split, "test"))) {
-        fprintf(stderr, "dynacl loss: needs --checkpoint and --data; --split train|test; --batch >= 1\n");
+    if (!ckpt || !data) {
+        fprintf(stderr, "dynacl loss: needs --checkpoint and --data (see --help)\n");
+        return 2;
+    }
+    if (model && !dc_model_method(model)) {
+        dc_model_config u = dc_model_config_defaults(model, NULL, protocol);
+        dc_model_config_check(&u);
+        fprintf(stderr, "dynacl loss: --model: %s\n", dc_last_error());
         return 2;
     }
     char mname[32] = "dynacl";
+    int64_t pre_seed;
     if (model) snprintf(mname, sizeof mname, "%s", model);
-    else {
-        dc_st_file *f;
-        if (dc_st_open(ckpt, &f) == DC_OK) {
-            const char *m = dc_st_meta(f, "model");
-            if (m) snprintf(mname, sizeof mname, "%s", m);
-            dc_st_close(f);
-        }
-    }
+    else dc_run_checkpoint_method(ckpt, mname, sizeof mname, &pre_seed); /* its metadata; else its run's; else dynacl */
     dc_dataset ds = {0};
     if (!et_open_data("loss", data, &ds)) return 1;
     dc_model_config cfg = dc_model_config_defaults(mname, ds.name, protocol);

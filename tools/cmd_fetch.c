@@ -388,7 +388,7 @@ int cmd_fetch(int argc, char **argv) {
         {"out", OPT_STR, &out, "download folder (files keep their relative paths)"},
         {"mirror", OPT_STR, &mirror, "base URL replacing the official one (http://, https:// or file://)"},
         {"only", OPT_STR, &only, "comma-separated files or record names to fetch (e.g. 100,201 or RECORDS)"},
-        {"retries", OPT_INT, &retries, "retries of a transient network error, resuming each time (default 3)"},
+        {"retries", OPT_INT, &retries, "retries of a transient network error, resuming each time (default 3)", "[0, 1000]"},
         {"no-unzip", OPT_FLAG, &no_unzip, "keep a downloaded .zip packed"},
         {"list", OPT_FLAG, &list, "list the datasets and exit"},
         {"quiet", OPT_FLAG, &quiet, "no progress display"},
@@ -414,8 +414,8 @@ int cmd_fetch(int argc, char **argv) {
         fprintf(stderr, "\n");
         return 2;
     }
-    if (!out || retries < 0) {
-        fprintf(stderr, "dynacl fetch-data: --out is required (and --retries must be >= 0)\n");
+    if (!out) {
+        fprintf(stderr, "dynacl fetch-data: --out is required\n");
         return 2;
     }
     char base[2048];

@@ -70,13 +70,18 @@ int dc_test_count_prefixed(const char *dir, const char *prefix) {
     return n;
 }
 
-int dc_test_run_suite(Suite *s) {
+static int run_suite(Suite *s, int fork) {
     SRunner *sr = srunner_create(s);
+    if (!fork) srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
     int nf = srunner_ntests_failed(sr);
     srunner_free(sr);
     return nf;
 }
+
+int dc_test_run_suite(Suite *s) { return run_suite(s, 1); }
+
+int dc_test_run_suite_nofork(Suite *s) { return run_suite(s, 0); }
 
 int dc_test_run_cli(const char *args, char *out, size_t cap) {
     const char *bin = getenv("DC_DYNACL_BIN");

@@ -16,8 +16,12 @@ int dc_test_count_prefixed(const char *dir, const char *prefix);
 /* Run the dynacl program (DC_DYNACL_BIN, set by ctest) with args, capturing stdout and
  * stderr into out; returns its exit status (-1 if it did not exit normally). */
 int dc_test_run_cli(const char *args, char *out, size_t cap);
-/* Run a suite with the usual runner settings; returns the number of failures. */
+/* Run a suite with the usual runner settings (each test in a fork); returns the number of
+ * failures. */
 int dc_test_run_suite(Suite *s);
+/* The same without forking: for suites whose process already holds a device (CUDA, OpenCL
+ * contexts do not survive a fork). */
+int dc_test_run_suite_nofork(Suite *s);
 
 /* Cases that need the genuine data: 1 if folder `sub` of dc_test_data_dir() (e.g. "mitdb")
  * is there. Else prints "<prog>: <what> skipped: <folder> is missing" and returns 0, so the
