@@ -69,7 +69,7 @@ __global__ void rng_k(void *out, int dtype, long long n, int dist, unsigned long
 extern "C" cudaError_t cuda_launch_rng(cudaStream_t st, void *out, int dtype, int64_t n, int dist, uint64_t seed,
                                        uint64_t ctr, double f0, double f1) {
     if (n == 0) return cudaSuccess;
-    rng_k<<<cuda_blocks((n + 3) / 4, CUDA_THREADS), CUDA_THREADS, 0, st>>>(out, dtype, n, dist, seed, ctr, f0, f1);
+    CUDA_KERNEL(cuda_blocks((n + 3) / 4, CUDA_THREADS), CUDA_THREADS, 0, st, rng_k)(out, dtype, n, dist, seed, ctr, f0, f1);
     return cudaGetLastError();
 }
 
@@ -94,7 +94,7 @@ __global__ void adamw_k(float *__restrict__ p, const float *__restrict__ g, floa
 extern "C" cudaError_t cuda_launch_adamw(cudaStream_t st, float *p, const float *g, float *m, float *v, const float *t,
                                          int64_t n, double lr, double b1, double b2, double eps, double wd) {
     if (n == 0) return cudaSuccess;
-    adamw_k<<<cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st>>>(p, g, m, v, t, n, lr, b1, b2, eps, wd);
+    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, adamw_k)(p, g, m, v, t, n, lr, b1, b2, eps, wd);
     return cudaGetLastError();
 }
 
@@ -113,6 +113,6 @@ __global__ void irfft_prep_k(const float *__restrict__ src, float *__restrict__ 
 extern "C" cudaError_t cuda_launch_irfft_prep(cudaStream_t st, const float *src, float *dst, int64_t rows, int64_t n) {
     int64_t nb = n / 2 + 1;
     if (rows * nb == 0) return cudaSuccess;
-    irfft_prep_k<<<cuda_blocks(rows * nb * 2, CUDA_THREADS), CUDA_THREADS, 0, st>>>(src, dst, rows, nb, n);
+    CUDA_KERNEL(cuda_blocks(rows * nb * 2, CUDA_THREADS), CUDA_THREADS, 0, st, irfft_prep_k)(src, dst, rows, nb, n);
     return cudaGetLastError();
 }
