@@ -6,6 +6,7 @@
 #ifndef DC_EMU_INTERNAL_H
 #define DC_EMU_INTERNAL_H
 
+#define DC_EMU_RUNTIME_SOURCE 1 /* the host-side emulation: the real libm (cuda_runtime.h) */
 #include <cuda_runtime.h>
 
 #include <functional>
@@ -28,7 +29,7 @@ struct work {
     std::function<cudaError_t()> run;
 };
 
-extern std::recursive_mutex g_mu; /* every API entry holds it; kernels run under it */
+extern std::recursive_mutex &g_mu; /* every API entry holds it; kernels run under it */
 
 /* Errors: the last (non-sticky) error as cudaGetLastError returns it, and a sticky fault
  * (a kernel that failed) that every later call reports until cudaDeviceReset. */

@@ -6,6 +6,7 @@
  * for exited lanes or that lanes reach with different arguments, deadlocks, and (racecheck)
  * data races, as results that depend on the order of threads and blocks. Not a timing model.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,7 @@ struct thr {
 
 struct block_run {
     std::vector<thr> t;
+    unsigned done[32], waiting[32]; /* per warp: lanes that exited, lanes in a warp intrinsic */
     int n, n_done, n_bar, first_done;
     int shared_poisoned, failed;
     const std::function<void()> *body;
@@ -142,12 +144,15 @@ void stack_put(char *s, int abandoned) {
     g_stacks.push_back(s);
 }
 
-std::string tname(const thr &t) {
-    char b[96];
-    snprintf(b, sizeof b, "thread (%u,%u,%u) of block (%u,%u,%u)", t.tid.x, t.tid.y, t.tid.z, g_block_idx.x,
-             g_block_idx.y, g_block_idx.z);
-    return b;
-}
+/* "thread (x,y,z) of block (x,y,z)" into a caller's buffer: fault paths on a fiber never
+ * return, so they must not hold heap memory (std::string) that would leak. */
+struct tn {
+    char s[80];
+    explicit tn(const thr &t) {
+        snprintf(s, sizeof s, "thread (%u,%u,%u) of block (%u,%u,%u)", t.tid.x, t.tid.y, t.tid.z, g_block_idx.x,
+                 g_block_idx.y, g_block_idx.z);
+    }
+};
 
 const char *op_name(int op) {
     static const char *const n[] = {"__shfl_sync", "__shfl_up_sync", "__shfl_down_sync", "__shfl_xor_sync",
@@ -176,8 +181,13 @@ void to_scheduler() {
 }
 
 /* In a fiber: record a fault and never come back (the scheduler abandons the block). */
-[[noreturn]] void fail_here(cudaError_t e, const std::string &msg) {
-    fault(e, "%s", msg.c_str());
+[[noreturn]] __attribute__((format(printf, 1, 2))) void fail_here(const char *fmt, ...) {
+    char buf[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fault(cudaErrorLaunchFailure, "%s", buf);
     B.failed = 1;
     for (;;) to_scheduler();
 }
@@ -193,6 +203,7 @@ void fiber_main(transfer_t r) {
     (*B.body)();
     check_exit(*t);
     t->st = T_DONE;
+    B.done[t->lin >> 5] |= 1u << (t->lin & 31);
     B.n_done++;
     if (B.first_done < 0) B.first_done = t->lin;
 #ifdef DC_EMU_ASAN
@@ -209,7 +220,7 @@ void resume(thr &t) {
     if (t.st == T_NEW) {
         t.stack = stack_get();
         if (!t.stack) {
-            fault(cudaErrorLaunchOutOfResources, "no memory for a fiber stack (%s)", tname(t).c_str());
+            fault(cudaErrorLaunchOutOfResources, "no memory for a fiber stack (%s)", tn(t).s);
             B.failed = 1;
             return;
         }
@@ -239,17 +250,14 @@ void check_exit(thr &t) {
     if (B.n_bar > 0)
         for (auto &o : B.t)
             if (o.st == T_BAR)
-                fail_here(cudaErrorLaunchFailure,
-                          std::string(B.k->name) + ": divergent __syncthreads: " + tname(t) +
-                              " exits while " + tname(o) + " waits at " + short_path(o.file) + ":" +
-                              std::to_string(o.line));
+                fail_here("%s: divergent __syncthreads: %s exits while %s waits at %s:%d", B.k->name, tn(t).s,
+                          tn(o).s, short_path(o.file), o.line);
     const int base = t.lin & ~31, lane = t.lin & 31;
-    for (int l = 0; l < 32 && base + l < B.n; l++) {
-        thr &o = B.t[base + l];
+    for (int l = 0; B.waiting[t.lin >> 5] && l < 32 && base + l < B.n; l++) {
+        thr &o = B.t[(size_t)(base + l)];
         if (o.st == T_WARP && (o.wmask >> lane & 1u))
-            fail_here(cudaErrorLaunchFailure, std::string(B.k->name) + ": " + tname(t) + " exits while lane " +
-                                                  std::to_string(l) + " waits for it in " + op_name(o.wop) + " at " +
-                                                  short_path(o.file) + ":" + std::to_string(o.line));
+            fail_here("%s: %s exits while lane %d waits for it in %s at %s:%d", B.k->name, tn(t).s, l, op_name(o.wop),
+                      short_path(o.file), o.line);
     }
 }
 
@@ -270,10 +278,9 @@ int release_or_deadlock() {
         for (auto &o : B.t) {
             if (o.st != T_BAR) continue;
             if (!first) first = &o;
-            else if (o.line != first->line || strcmp(o.file, first->file) != 0) {
+            else if (o.line != first->line || (o.file != first->file && strcmp(o.file, first->file) != 0)) {
                 fault(cudaErrorLaunchFailure, "%s: divergent __syncthreads: %s waits at %s:%d, %s at %s:%d", B.k->name,
-                      tname(*first).c_str(), short_path(first->file), first->line, tname(o).c_str(),
-                      short_path(o.file), o.line);
+                      tn(*first).s, short_path(first->file), first->line, tn(o).s, short_path(o.file), o.line);
                 return 0;
             }
         }
@@ -289,11 +296,11 @@ int release_or_deadlock() {
     }
     if (w && b)
         fault(cudaErrorLaunchFailure, "%s: deadlock: %s waits in %s at %s:%d while %s waits at __syncthreads at %s:%d",
-              B.k->name, tname(*w).c_str(), op_name(w->wop), short_path(w->file), w->line, tname(*b).c_str(),
-              short_path(b->file), b->line);
+              B.k->name, tn(*w).s, op_name(w->wop), short_path(w->file), w->line, tn(*b).s, short_path(b->file),
+              b->line);
     else
         fault(cudaErrorLaunchFailure, "%s: deadlock: %s waits in %s at %s:%d for lanes that never arrive", B.k->name,
-              w ? tname(*w).c_str() : "?", w ? op_name(w->wop) : "?", w ? short_path(w->file) : "?", w ? w->line : 0);
+              w ? tn(*w).s : "?", w ? op_name(w->wop) : "?", w ? short_path(w->file) : "?", w ? w->line : 0);
     return 0;
 }
 
@@ -301,6 +308,8 @@ int run_block(int mode) {
     B.n_done = B.n_bar = 0;
     B.first_done = -1;
     B.shared_poisoned = B.failed = 0;
+    memset(B.done, 0, sizeof B.done);
+    memset(B.waiting, 0, sizeof B.waiting);
     for (int i = 0; i < B.n; i++) {
         thr &t = B.t[(size_t)i];
         t.lin = i;
@@ -388,9 +397,8 @@ void shared_touch() {
 void syncthreads(const char *file, int line) {
     thr &t = *g_cur;
     if (B.n_done > 0)
-        fail_here(cudaErrorLaunchFailure, std::string(B.k->name) + ": divergent __syncthreads: " + tname(t) +
-                                              " waits at " + short_path(file) + ":" + std::to_string(line) +
-                                              " but " + tname(B.t[(size_t)B.first_done]) + " has exited");
+        fail_here("%s: divergent __syncthreads: %s waits at %s:%d but %s has exited", B.k->name, tn(t).s,
+                  short_path(file), line, tn(B.t[(size_t)B.first_done]).s);
     t.st = T_BAR;
     t.file = file;
     t.line = line;
@@ -398,20 +406,25 @@ void syncthreads(const char *file, int line) {
     to_scheduler();
 }
 
+/* "kernel: __shfl_xor_sync at file:line in thread ..." for a fault message */
+struct where_s {
+    char s[256];
+    where_s(int op, const char *file, int line, const thr &t) {
+        snprintf(s, sizeof s, "%s: %s at %s:%d in %s", B.k->name, op_name(op), short_path(file), line, tn(t).s);
+    }
+};
+
 unsigned long long warp_exchange(int op, unsigned mask, unsigned long long value, int arg, int width, const char *file,
                                  int line) {
     thr &t = *g_cur;
-    const int base = t.lin & ~31, lane = t.lin & 31, wsize = std::min(32, B.n - base);
-    const std::string where = std::string(B.k->name) + ": " + op_name(op) + " at " + short_path(file) + ":" +
-                              std::to_string(line) + " in " + tname(t);
-    if (!(mask >> lane & 1u)) fail_here(cudaErrorLaunchFailure, where + ": the mask does not name the calling lane");
+    const int w = t.lin >> 5, base = t.lin & ~31, lane = t.lin & 31, wsize = std::min(32, B.n - base);
+    if (!(mask >> lane & 1u)) fail_here("%s: the mask does not name the calling lane", where_s(op, file, line, t).s);
     if (wsize < 32 && (mask >> wsize) != 0)
-        fail_here(cudaErrorLaunchFailure, where + ": the mask names lanes past the block's last thread");
+        fail_here("%s: the mask names lanes past the block's last thread", where_s(op, file, line, t).s);
     if (width < 1 || width > 32 || (width & (width - 1)))
-        fail_here(cudaErrorLaunchFailure, where + ": width " + std::to_string(width) + " is not a power of two <= 32");
-    for (int l = 0; l < wsize; l++)
-        if ((mask >> l & 1u) && B.t[(size_t)(base + l)].st == T_DONE)
-            fail_here(cudaErrorLaunchFailure, where + ": lane " + std::to_string(l) + " of the mask has exited");
+        fail_here("%s: width %d is not a power of two <= 32", where_s(op, file, line, t).s, width);
+    if (mask & B.done[w])
+        fail_here("%s: lane %d of the mask has exited", where_s(op, file, line, t).s, __builtin_ctz(mask & B.done[w]));
     t.wop = op;
     t.wmask = mask;
     t.wval = value;
@@ -420,20 +433,19 @@ unsigned long long warp_exchange(int op, unsigned mask, unsigned long long value
     t.file = file;
     t.line = line;
     t.st = T_WARP;
-    for (int l = 0; l < wsize; l++)
-        if ((mask >> l & 1u) && B.t[(size_t)(base + l)].st != T_WARP) {
-            to_scheduler(); /* resumed when the last lane has arrived and computed wres */
-            return t.wres;
-        }
+    B.waiting[w] |= 1u << lane;
+    if ((B.waiting[w] & mask) != mask) {
+        to_scheduler(); /* resumed when the last lane has arrived and computed wres */
+        return t.wres;
+    }
     /* last to arrive: every lane of the mask is here */
     unsigned long long ballot = 0;
     for (int l = 0; l < wsize; l++) {
         if (!(mask >> l & 1u)) continue;
         const thr &o = B.t[(size_t)(base + l)];
         if (o.wop != op || o.wmask != mask || o.wwidth != width)
-            fail_here(cudaErrorLaunchFailure, where + ": lane " + std::to_string(l) + " is in " + op_name(o.wop) +
-                                                  " at " + short_path(o.file) + ":" + std::to_string(o.line) +
-                                                  " with mask 0x" + std::to_string(o.wmask) + " instead");
+            fail_here("%s: lane %d is in %s at %s:%d with mask 0x%x, width %d", where_s(op, file, line, t).s, l,
+                      op_name(o.wop), short_path(o.file), o.line, o.wmask, o.wwidth);
         if (o.wval) ballot |= 1ull << l;
     }
     for (int l = 0; l < wsize; l++) {
@@ -452,12 +464,12 @@ unsigned long long warp_exchange(int op, unsigned mask, unsigned long long value
         else if (op == WARP_SYNC) o.wres = 0;
         else {
             if (src >= wsize || !(mask >> src & 1u))
-                fail_here(cudaErrorLaunchFailure, where + ": lane " + std::to_string(l) + " reads lane " +
-                                                      std::to_string(src) + ", which is not in the mask");
+                fail_here("%s: lane %d reads lane %d, which is not in the mask", where_s(op, file, line, t).s, l, src);
             o.wres = B.t[(size_t)(base + src)].wval;
         }
         o.st = T_RUN;
     }
+    B.waiting[w] &= ~mask;
     return t.wres;
 }
 

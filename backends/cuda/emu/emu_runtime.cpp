@@ -30,21 +30,24 @@ struct CUgraphExec_st {
 
 namespace dc_emu {
 
-std::recursive_mutex g_mu;
+std::recursive_mutex &g_mu = *new std::recursive_mutex;
 
 namespace {
 
+/* State lives in objects that are never destroyed: the runtime must outlive every static
+ * destructor that may still free device memory, and LeakSanitizer then still sees the
+ * live allocations as reachable. */
 cudaError_t g_last = cudaSuccess, g_sticky = cudaSuccess;
-std::string g_fault, g_fault_text;
+std::string &g_fault = *new std::string, &g_fault_text = *new std::string;
 
 struct alloc {
     size_t size;
     int workspace;
 };
-std::map<uintptr_t, alloc> g_allocs;
+std::map<uintptr_t, alloc> &g_allocs = *new std::map<uintptr_t, alloc>;
 size_t g_used = 0;
 
-std::set<cudaStream_t> g_streams;
+std::set<cudaStream_t> &g_streams = *new std::set<cudaStream_t>;
 CUstream_st g_legacy = {0, 0, 0, nullptr}; /* stream 0 */
 thread_local int t_device = 0;
 thread_local cudaStream_t t_capture = nullptr; /* the stream this thread captures on (non-relaxed) */
