@@ -82,14 +82,14 @@ cudaError_t cuda_launch_adamw(cudaStream_t st, float *p, const float *g, float *
 /* dst = src (rows of nb complex), with Im of bin 0 and (even n) bin n/2 set to 0 */
 cudaError_t cuda_launch_irfft_prep(cudaStream_t st, const float *src, float *dst, int64_t rows, int64_t n);
 
-/* cuda_mpxent.cu: MP-Xent (SPEC 3), see the file's comment for the passes.
+/* cuda_mpxent.cu: MP-Xent (docs/METHOD.md §3), see the file's comment for the passes.
  * Scratch (device): zh N*F f32, nrm N f64, part1 nch*N f64, dbl4 4*N f64, w N f32, corr N f32,
  * part2 nch*N*F f32. chunk = columns per block of the tiled passes (multiple of 64). */
 #define CUDA_MPX_CHUNK 256
 #define CUDA_MPX_MAX_F 128
 typedef struct cuda_mpx_args {
     int N, F, L, single, anchors, nch;
-    float inv_tau;    /* (float)(1 / tau): E = exp(S * inv_tau) */
+    float inv_tau;    /* (float)(1 / tau): E = exp((S - 1) * inv_tau) */
     double inv_tau_d; /* 1 / tau in double (the corrections) */
     double eps;
     const float *z;

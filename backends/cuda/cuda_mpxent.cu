@@ -1,4 +1,4 @@
-/* cuda_mpxent.cu: the fused MP-Xent loss and gradient (SPEC 3; math as the "fast" kernel
+/* cuda_mpxent.cu: the fused MP-Xent loss and gradient (docs/METHOD.md §3; math as the "fast" kernel
  * of backends/cpu/cpu_mpxent.c) in five kernels that never write the N x N exp-similarity
  * matrix to global memory. Not here: the F > 128 fallback's GEMMs (cuda_libs.c).
  */
@@ -6,7 +6,7 @@
 /* The passes (launch order):
  *   normalize  zh = z / max(||z||, eps), nrm = ||z||                 (one warp per row)
  *   rowsum     pass 1: per (16-row tile, 256-column chunk) block, recompute S = zh_r . zh_c
- *              from 64-column shared-memory tiles, E = exp(S / tau) off the diagonal, and
+ *              from 64-column shared-memory tiles, E = exp((S - 1) / tau) off the diagonal, and
  *              write the chunk's row sums (double) to part1[chunk][row]. S is exactly
  *              symmetric (same fmaf sequence both ways), so row sums are the column sums C.
  *   anchors    one block: C = sum of part1 over chunks in chunk order, l_j = E_{j+1,j},
@@ -29,7 +29,9 @@
 #define MPX_THREADS 256
 #define MPX_ROWS_PER_BLOCK (MPX_THREADS / 32)
 
-__device__ __forceinline__ float mpx_e(float s, float inv_tau) { return expf(__fmul_rn(s, inv_tau)); }
+/* E = exp((S - 1) / tau), as the CPU kernel: S <= 1, so it never overflows, and the factor
+ * exp(-1/tau) cancels in the loss and the gradient */
+__device__ __forceinline__ float mpx_e(float s, float inv_tau) { return expf(__fmul_rn(__fsub_rn(s, 1.0f), inv_tau)); }
 
 /* the dot product every pass uses: fmaf from f = 0 upwards */
 __device__ __forceinline__ float mpx_dot(const float *a, const float *b, int F) {

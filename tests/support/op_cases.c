@@ -72,6 +72,11 @@ static dc_tensor *b_mpx_relu(dc_ctx *x, dc_tensor *const *i, const op_case *c) {
     dc_mpxent_opts o = {0.2, c->iparam, 0};
     return dc_mpxent(x, dc_relu(x, i[0]), &o);
 }
+static dc_tensor *b_mpx_tiny_tau(dc_ctx *x, dc_tensor *const *i, const op_case *c) {
+    /* tau below 1/88, where exp(S / tau) overflows float: every backend must still agree */
+    dc_mpxent_opts o = {0.01, c->iparam, 0};
+    return dc_mpxent(x, dc_relu(x, i[0]), &o);
+}
 static dc_tensor *b_maxpool(dc_ctx *x, dc_tensor *const *i, const op_case *c) { return dc_maxpool1d(x, i[0], c->iparam, 2); }
 static dc_tensor *b_maxpool_all(dc_ctx *x, dc_tensor *const *i, const op_case *c) {
     return dc_maxpool1d(x, i[0], i[0]->shape[1], 1);
@@ -132,6 +137,8 @@ const op_case dc_op_cases[] = {
     {"mpxent_single_seq", DC_OP_MPXENT, 1, {2}, {SH(12, 3)}, {F}, 1, b_mpx_single, 4},
     {"mpxent_relu_rows", DC_OP_MPXENT, 1, {2}, {SH(40, 8)}, {A}, 1, b_mpx_relu, 0},
     {"mpxent_large", DC_OP_MPXENT, 1, {2}, {SH(240, 32)}, {A}, 1, b_mpx_relu, 80, 1e-5, 1e-4},
+    {"mpxent_tiny_tau", DC_OP_MPXENT, 1, {2}, {SH(40, 8)}, {A}, 1, b_mpx_tiny_tau, 0},
+    {"mpxent_tiny_tau_large", DC_OP_MPXENT, 1, {2}, {SH(240, 32)}, {A}, 1, b_mpx_tiny_tau, 80},
     {"maxpool_k2", DC_OP_MAXPOOL1D, 1, {3}, {SH(3, 9, 5)}, {F}, 1, b_maxpool, 2},
     {"maxpool_k3_overlap", DC_OP_MAXPOOL1D, 1, {3}, {SH(2, 10, 3)}, {F}, 1, b_maxpool, 3},
     {"maxpool_global", DC_OP_MAXPOOL1D, 1, {3}, {SH(4, 7, 6)}, {F}, 1, b_maxpool_all},
