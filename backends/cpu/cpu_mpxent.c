@@ -155,7 +155,9 @@ static inline float exp_f32(float x) {
     return x <= -104.0f ? 0.0f : p * s1.f * s2.f;
 }
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+/* GCC 11 cannot dispatch clones of functions with OpenMP regions ("no dispatcher found",
+ * e.g. Ubuntu 22.04's CUDA images); GCC 12 can. Older compilers build the default only. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 12
 #define MPX_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MPX_CLONES
