@@ -297,6 +297,42 @@ START_TEST(test_graph_replay_matches_eager) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------- RNG */
+
+/* Every distribution of a device fill equals the CPU's bit for bit (dc_rng.h's promise):
+ * the normal draws must not depend on the device's log, sin and cos. */
+START_TEST(test_rng_bit_identical) {
+    if (!have_cuda("rng bit-identity")) return;
+    const int64_t n = 4099; /* odd: a partial last Philox block */
+    float *h[2];
+    const char *names[2] = {"cpu", "cuda"};
+    for (int dist = 0; dist < 3; dist++) {
+        for (int k = 0; k < 2; k++) {
+            dc_backend *be = dc_backend_new(names[k]);
+            dc_ctx *ctx = dc_ctx_new(be);
+            dc_tensor *t = dc_tensor_new(ctx, DC_F32, 1, &n);
+            dc_rng r = dc_rng_init(1234);
+            r.counter = 77;
+            dc_status st = dist == 0   ? dc_rng_fill_uniform(&r, t, -2.0, 3.0)
+                           : dist == 1 ? dc_rng_fill_normal(&r, t, 0.5, 2.0)
+                                       : dc_rng_fill_bernoulli(&r, t, 0.3);
+            ck_assert_msg(st == DC_OK, "%s", dc_last_error());
+            h[k] = malloc((size_t)n * 4);
+            ck_assert(dc_tensor_download(t, h[k], (size_t)n * 4) == DC_OK);
+            dc_ctx_free(ctx);
+            dc_backend_free(be);
+        }
+        int64_t diff = 0, first = -1;
+        for (int64_t i = 0; i < n; i++)
+            if (memcmp(&h[0][i], &h[1][i], 4) != 0) diff++, first = first < 0 ? i : first;
+        ck_assert_msg(diff == 0, "rng distribution %d: %lld of %lld values differ from cpu (first at %lld: %.9g vs %.9g)",
+                      dist, (long long)diff, (long long)n, (long long)first, (double)h[1][first], (double)h[0][first]);
+        free(h[0]);
+        free(h[1]);
+    }
+}
+END_TEST
+
 /* ---------------------------------------------------------------- errors */
 
 START_TEST(test_capture_rules) {
@@ -394,6 +430,7 @@ int main(void) {
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_backends_listing);
     tcase_add_test(tc, test_capture_rules);
+    tcase_add_test(tc, test_rng_bit_identical);
     tcase_add_test(tc, test_out_of_memory);
     tcase_add_loop_test(tc, test_mpxent_sizes, 0, N_MPX);
     suite_add_tcase(s, tc);

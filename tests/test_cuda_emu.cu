@@ -13,6 +13,8 @@
 #include <cublas_v2.h>
 #include <cufft.h>
 
+#include "cuda_kernels.h" /* the backend's launchers */
+#include "dc/dc.h"
 extern "C" {
 #include "dc_test.h"
 }
@@ -389,6 +391,39 @@ START_TEST(fft_semantics) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------- the backend's RNG kernel */
+
+/* The RNG kernel in double equals the CPU kernel bit for bit, although the emulated device
+ * math library (like CUDA's) is not the host's: the normal draws use no log, sin or cos. */
+START_TEST(rng_kernel_f64_matches_cpu) {
+    dev_floats(1);
+    const int64_t n = 1001;
+    const uint64_t seed = 99, ctr = 5;
+    double *d = NULL, hd[1001], hc[1001];
+    ck_assert_int_eq(cudaMalloc((void **)&d, sizeof hd), cudaSuccess);
+    dc_backend *cpu = dc_backend_new("cpu");
+    dc_ctx *ctx = dc_ctx_new(cpu);
+    dc_tensor *t = dc_tensor_new(ctx, DC_F64, 1, &n);
+    for (int dist = 0; dist < 3; dist++) {
+        const double f0 = dist == 2 ? 0.3 : -1.5, f1 = 2.5;
+        ck_assert_int_eq(cuda_launch_rng(0, d, CUDA_DT_F64, n, dist, seed, ctr, f0, f1), cudaSuccess);
+        ck_assert_int_eq(cudaMemcpy(hd, d, sizeof hd, cudaMemcpyDeviceToHost), cudaSuccess);
+        dc_rng r = dc_rng_init(seed);
+        r.counter = ctr;
+        dc_status st = dist == 0 ? dc_rng_fill_uniform(&r, t, f0, f1)
+                       : dist == 1 ? dc_rng_fill_normal(&r, t, f0, f1) : dc_rng_fill_bernoulli(&r, t, f0);
+        ck_assert(st == DC_OK && dc_tensor_download(t, hc, sizeof hc) == DC_OK);
+        int diff = 0, first = -1;
+        for (int i = 0; i < n; i++)
+            if (memcmp(&hd[i], &hc[i], 8)) diff++, first = first < 0 ? i : first;
+        ck_assert_msg(!diff, "distribution %d: %d of %d doubles differ from the CPU kernel (first [%d]: %.17g vs %.17g)",
+                      dist, diff, (int)n, first, hd[first], hc[first]);
+    }
+    dc_ctx_free(ctx);
+    dc_backend_free(cpu);
+}
+END_TEST
+
 static int asan_build(void) {
 #if defined(__SANITIZE_ADDRESS__)
     return 1;
@@ -420,6 +455,7 @@ int main(void) {
     tcase_add_test(tc, schedules);
     tcase_add_test(tc, sgemm_semantics);
     tcase_add_test(tc, fft_semantics);
+    tcase_add_test(tc, rng_kernel_f64_matches_cpu);
     if (asan_build()) /* AddressSanitizer reports the write and exits with status 1 */
         tcase_add_exit_test(tc, out_of_bounds_write, 1);
     else

@@ -1,17 +1,18 @@
 /* cuda_misc.cu: the Philox4x32-10 RNG fill (bit-identical to core/src/rng.c and the CPU
- * kernel: same blocks, lanes and double arithmetic, rounding steps written out so the
- * compiler cannot fuse them), AdamW as one kernel over the flat parameter buffer with the
- * step count read on the device, and the IRFFT input fix-up for cuFFT's C2R.
+ * kernel: same blocks and lanes, rounding steps written out so the compiler cannot fuse
+ * them, normals from dc_rng_normal.h, which needs no device log, sin or cos), AdamW as one
+ * kernel over the flat parameter buffer with the step count read on the device, the IRFFT
+ * input fix-up for cuFFT's C2R.
  */
 #include <math.h>
 
 #include "cuda_common.cuh"
+#include "dc/dc_rng_normal.h"
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
-#define TWO_PI 6.283185307179586 /* the double 2.0 * M_PI */
 
 __device__ __forceinline__ void philox4x32(unsigned long long seed, unsigned long long counter, uint32_t out[4]) {
     uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = 0, c3 = 0;
@@ -35,7 +36,6 @@ __device__ __forceinline__ void philox4x32(unsigned long long seed, unsigned lon
 }
 
 __device__ __forceinline__ double u01(uint32_t u) { return (double)(u >> 8) * (1.0 / 16777216.0); }
-__device__ __forceinline__ double u01_open0(uint32_t u) { return (double)((u >> 8) + 1) * (1.0 / 16777216.0); }
 
 /* element j: block ctr + j/4, lane j%4 (normal: Box-Muller on lanes (0,1) and (2,3)) */
 __global__ void rng_k(void *out, int dtype, long long n, int dist, unsigned long long seed, unsigned long long ctr,
@@ -50,12 +50,7 @@ __global__ void rng_k(void *out, int dtype, long long n, int dist, unsigned long
         } else if (dist == 2) { /* bernoulli */
             for (int l = 0; l < 4; l++) v[l] = u01(w[l]) < f0 ? 1.0 : 0.0;
         } else { /* normal */
-            for (int l = 0; l < 4; l += 2) {
-                double r = sqrt(__dmul_rn(-2.0, log(u01_open0(w[l])))), th = __dmul_rn(TWO_PI, u01(w[l + 1]));
-                double fr = __dmul_rn(f1, r);
-                v[l] = __dadd_rn(f0, __dmul_rn(fr, cos(th)));
-                v[l + 1] = __dadd_rn(f0, __dmul_rn(fr, sin(th)));
-            }
+            for (int l = 0; l < 4; l += 2) dc_rng_box_muller(w[l], w[l + 1], f0, f1, &v[l], &v[l + 1]);
         }
         for (int l = 0; l < 4 && b * 4 + l < n; l++) {
             long long j = b * 4 + l;
