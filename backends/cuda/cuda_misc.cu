@@ -2,9 +2,10 @@
  * kernel: same blocks and lanes, rounding steps written out so the compiler cannot fuse
  * them, normals from dc_rng_normal.h, which needs no device log, sin or cos), AdamW as one
  * kernel over the flat parameter buffer with the step count read on the device, the IRFFT
- * input fix-up for cuFFT's C2R.
+ * input fix-up for cuFFT's C2R, and uploads that a graph records with their bytes.
  */
 #include <math.h>
+#include <string.h>
 
 #include "cuda_common.cuh"
 #include "dc/dc_rng_normal.h"
@@ -110,4 +111,26 @@ extern "C" cudaError_t cuda_launch_irfft_prep(cudaStream_t st, const float *src,
     if (rows * nb == 0) return cudaSuccess;
     CUDA_KERNEL(cuda_blocks(rows * nb * 2, CUDA_THREADS), CUDA_THREADS, 0, st, irfft_prep_k)(src, dst, rows, nb, n);
     return cudaGetLastError();
+}
+
+/* ---------------------------------------------------------------- uploads inside a graph */
+
+struct cuda_put_chunk {
+    unsigned char b[CUDA_PUT_CHUNK];
+};
+
+__global__ void put_k(unsigned char *__restrict__ dst, cuda_put_chunk c, int n) {
+    for (int i = threadIdx.x; i < n; i += blockDim.x) dst[i] = c.b[i];
+}
+
+extern "C" cudaError_t cuda_launch_put(cudaStream_t st, void *dst, const void *src, size_t bytes) {
+    cuda_put_chunk c;
+    for (size_t off = 0; off < bytes; off += CUDA_PUT_CHUNK) {
+        const int n = (int)(bytes - off < CUDA_PUT_CHUNK ? bytes - off : CUDA_PUT_CHUNK);
+        memcpy(c.b, (const unsigned char *)src + off, (size_t)n);
+        CUDA_KERNEL(1, CUDA_THREADS, 0, st, put_k)((unsigned char *)dst + off, c, n);
+        cudaError_t e = cudaGetLastError();
+        if (e != cudaSuccess) return e;
+    }
+    return cudaSuccess;
 }

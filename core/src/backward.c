@@ -80,29 +80,19 @@ static dc_tensor *unslice(dc_ctx *ctx, dc_tensor *gy, const dc_tensor *x, int ax
 }
 
 /* A constant (n/2+1, 2) tensor of per-bin weights: bins 0 and (even n) n/2 get (w_end_re,
- * w_end_im), the others (w_mid, w_mid). */
+ * w_end_im), the others (w_mid, w_mid). Built with fills on the device, not uploaded, so a
+ * step with an FFT backward can be captured into a graph. */
 static dc_tensor *bin_weights(dc_ctx *ctx, dc_dtype dt, int64_t n, double w_end_re, double w_end_im, double w_mid) {
     int64_t nb = n / 2 + 1;
-    double *h = malloc((size_t)nb * 2 * sizeof *h);
-    if (!h) {
-        dc_fail(DC_ERR_OOM, "fft backward: out of host memory");
-        return NULL;
-    }
-    for (int64_t k = 0; k < nb; k++) {
-        int end = k == 0 || (n % 2 == 0 && k == n / 2);
-        h[2 * k] = end ? w_end_re : w_mid;
-        h[2 * k + 1] = end ? w_end_im : w_mid;
-    }
-    dc_tensor *t = dc_tensor_new(ctx, dt, 2, (int64_t[]){nb, 2});
-    dc_status st = DC_OK;
-    if (t && dt == DC_F64) st = dc_tensor_upload(t, h, (size_t)nb * 16);
-    else if (t) {
-        float *f = (float *)h; /* in place, front to back */
-        for (int64_t i = 0; i < 2 * nb; i++) f[i] = (float)h[i];
-        st = dc_tensor_upload(t, f, (size_t)nb * 8);
-    }
-    free(h);
-    return st == DC_OK ? t : NULL;
+    dc_tensor *t = dc_tensor_full(ctx, dt, 2, (int64_t[]){nb, 2}, w_mid);
+    const int64_t ends[2] = {0, n / 2};
+    const int n_ends = n % 2 == 0 && n >= 2 ? 2 : 1;
+    for (int i = 0; t && i < n_ends; i++)
+        for (int j = 0; j < 2; j++) { /* one element: (bin, re | im) */
+            dc_tensor *e = dc_view_slice(ctx, dc_view_slice(ctx, t, 0, ends[i], 1), 1, j, 1);
+            if (!e || dc_tensor_fill(e, j ? w_end_im : w_end_re) != DC_OK) return NULL;
+        }
+    return t;
 }
 
 static dc_status bn_backward(dc_ctx *ctx, dc_node *n, dc_tensor *gy) {
