@@ -173,7 +173,7 @@ START_TEST(test_speed_12000x32) {
 }
 END_TEST
 
-/* SPEC 7.2 on the synthetic dataset: the balanced subset, k-means + scores; the hook keeps
+/* docs/METHOD.md §7.2 on the synthetic dataset: the balanced subset, k-means + scores; the hook keeps
  * the best J and writes its members into the metrics line. */
 START_TEST(test_evaluate_and_hook) {
     dc_synth_opts so = dc_synth_opts_default();

@@ -1,4 +1,4 @@
-/* test_cost.c: CoST (SPEC 6.5): the trend disentangler's causal convolutions and the
+/* test_cost.c: CoST (docs/METHOD.md §6.5): the trend disentangler's causal convolutions and the
  * BandedFourierLayer against hand-computed outputs, the frequency-domain season loss and the
  * MoCo loss by hand, finite-difference gradients, the momentum update and FIFO queue, eval
  * passes that change nothing, the authors' frozen self-keyed encoder through the shared
@@ -11,7 +11,7 @@
 
 #include "cost/dc_cost.h"
 #include "dc/dc.h"
-#include "dc/dc_dataset.h"
+#include "data/dc_dataset.h"
 #include "dc/dc_npy.h"
 #include "dc/dc_safetensors.h"
 #include "dc_baseline_test.h"

@@ -1,4 +1,4 @@
-/* test_cpc.c: CPC (SPEC 6.3): the GRU cell against hand-computed gates and by finite
+/* test_cpc.c: CPC (docs/METHOD.md §6.3): the GRU cell against hand-computed gates and by finite
  * differences, InfoNCE on fixed scores, the index draws, the authors' train-mode validation,
  * short runs that lower the loss (heads frozen under authors, trained under corrected), bad
  * hyperparameters, and the checkpoint with its "cpc." heads. */
@@ -44,7 +44,7 @@ START_TEST(test_gru_gate_layout) {
 }
 END_TEST
 
-/* Random weights: the cell equations of SPEC 6.3 evaluated in double on the host. */
+/* Random weights: the cell equations of docs/METHOD.md §6.3 evaluated in double on the host. */
 START_TEST(test_gru_matches_equations) {
     enum { B = 3, S = 4, I = 5, H = 3 };
     dc_rng r = dc_rng_init(21);

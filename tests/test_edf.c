@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dc/dc_edf.h"
+#include "data/dc_edf.h"
 #include "dc_test.h"
 
 #define PI 3.14159265358979323846

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
+#include "dc_internal.h" /* dc_dispatch, dc_kernel_args */
 
 #define SH(...) ((const int64_t[]){__VA_ARGS__})
 
@@ -333,6 +334,78 @@ START_TEST(test_huge_allocation) {
 }
 END_TEST
 
+/* dc_dispatch checks every kernel call against the counts that dc_ops.def declares, before
+ * the kernel runs; a builder-only op has no kernel, and the CPU kinds (the reference) have a
+ * kernel for every other op. */
+START_TEST(test_dispatch_arity) {
+    dc_tensor *x = dc_tensor_full(g_ctx, DC_F32, 2, SH(2, 3), 1.5), *y = T(DC_F32, 2, SH(2, 3));
+    ck_assert_ptr_nonnull(x);
+    dc_kernel_args a;
+    dc_args_init(&a, DC_OP_ADD); /* 2 inputs, 1 output */
+    a.in[0] = x;
+    a.out[0] = y;
+    a.n_in = 1;
+    a.n_out = 1;
+    ck_assert_int_eq(dc_dispatch(g_be, &a), DC_ERR_ARG);
+    ck_assert_msg(strstr(dc_last_error(), "add: kernel called with 1 input(s) and 1 output(s) on cpu:0; "
+                                          "dc_ops.def declares 2 and 1"), "%s", dc_last_error());
+    dc_clear_error();
+    a.n_in = 2; /* in[1] still NULL */
+    ck_assert_int_eq(dc_dispatch(g_be, &a), DC_ERR_ARG);
+    ck_assert_msg(strstr(dc_last_error(), "add: input 1 is NULL"), "%s", dc_last_error());
+    dc_clear_error();
+    a.in[1] = x; /* the declared counts run the kernel: y = 1.5 + 1.5 */
+    ck_assert_int_eq(dc_dispatch(g_be, &a), DC_OK);
+    float got[6];
+    ck_assert_int_eq(dc_tensor_download(y, got, sizeof got), DC_OK);
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(got[i], 3.0f);
+
+    /* batch norm's backward takes gy, x, y, gamma, mean, istd: 5 inputs are refused */
+    dc_args_init(&a, DC_OP_BATCHNORM_BACK);
+    for (int i = 0; i < 5; i++) a.in[i] = x;
+    for (int i = 0; i < 3; i++) a.out[i] = y;
+    a.n_in = 5;
+    a.n_out = 3;
+    ck_assert_int_eq(dc_dispatch(g_be, &a), DC_ERR_ARG);
+    ck_assert_msg(strstr(dc_last_error(), "declares 6 and 3"), "%s", dc_last_error());
+    dc_clear_error();
+    dc_args_init(&a, DC_OP_RESHAPE);
+    a.in[0] = x;
+    a.out[0] = y;
+    a.n_in = a.n_out = 1;
+    ck_assert_int_eq(dc_dispatch(g_be, &a), DC_ERR_ARG);
+    ck_assert_msg(strstr(dc_last_error(), "reshape: a builder-only op has no kernel"), "%s", dc_last_error());
+    dc_clear_error();
+    a.op = DC_OP_COUNT;
+    ck_assert_int_eq(dc_dispatch(g_be, &a), DC_ERR_ARG);
+    ck_assert_msg(strstr(dc_last_error(), "unknown op"), "%s", dc_last_error());
+
+    /* declarations of ops whose kernels read more or write fewer tensors than they consume */
+    int ni, no;
+    const struct { dc_op op; int n_in, n_out; } k[] = {
+        {DC_OP_BATCHNORM, 5, 3}, {DC_OP_BATCHNORM_BACK, 6, 3}, {DC_OP_MPXENT, 1, 2}, {DC_OP_MAXPOOL1D, 1, 2},
+        {DC_OP_MAXPOOL1D_BACK, 2, 1}, {DC_OP_ADAMW, 5, 0}, {DC_OP_RNG, 0, 1}, {DC_OP_FILL, 0, 1},
+        {DC_OP_CONCAT, 0, 0}, {DC_OP_MEAN, 0, 0}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        ck_assert(dc_op_arity(k[i].op, &ni, &no));
+        ck_assert_msg(ni == k[i].n_in && no == k[i].n_out, "%s: %d, %d", dc_op_name(k[i].op), ni, no);
+    }
+    ck_assert(!dc_op_arity(DC_OP_COUNT, &ni, &no));
+    dc_backend *ref = dc_backend_new("cpu-ref");
+    ck_assert_ptr_nonnull(ref);
+    for (int op = 0; op < DC_OP_COUNT; op++) {
+        dc_op_arity((dc_op)op, &ni, &no);
+        int kernel = ni || no;
+        const int dts[2] = {DC_F32, DC_F64};
+        for (int d = 0; d < 2; d++) {
+            ck_assert_msg(dc_backend_supports(g_be, op, dts[d]) == kernel, "cpu: %s", dc_op_name((dc_op)op));
+            ck_assert_msg(dc_backend_supports(ref, op, dts[d]) == kernel, "cpu-ref: %s", dc_op_name((dc_op)op));
+        }
+    }
+    dc_backend_free(ref);
+}
+END_TEST
+
 START_TEST(test_status_names) {
     ck_assert_str_eq(dc_status_name(DC_OK), "ok");
     ck_assert_str_eq(dc_status_name(DC_ERR_SHAPE), "shape mismatch");
@@ -361,6 +434,7 @@ static Suite *errors_suite(void) {
     tcase_add_test(tc, test_params_errors);
     tcase_add_test(tc, test_huge_allocation);
     tcase_add_test(tc, test_status_names);
+    tcase_add_test(tc, test_dispatch_arity);
     suite_add_tcase(s, tc);
     return s;
 }

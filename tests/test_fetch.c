@@ -2,7 +2,8 @@
  * folder from shared/data (never the network): downloads checked against the repository
  * manifest and the mirror's SHA256SUMS.txt, resuming a truncated .part file, recovering
  * from a corrupt one, checksum mismatches, missing files, HARTH's zip (deflated members,
- * __MACOSX skipped) and broken archives (CRC, unsafe names).
+ * __MACOSX skipped) and broken archives (CRC, unsafe names). A dynacl built without libcurl
+ * and zlib (DC_HAVE_DOWNLOAD 0) must say so; the download tests are then skipped (exit 77).
  */
 #include <check.h>
 #include <stdint.h>
@@ -329,7 +330,26 @@ START_TEST(test_fetch_usage) {
 }
 END_TEST
 
+#if !DC_HAVE_DOWNLOAD
+START_TEST(test_fetch_unsupported) {
+    ck_assert_int_eq(run_cli("fetch-data mitdb --out unused --quiet"), 1);
+    ck_assert_msg(strstr(g_out, "built without download support") && strstr(g_out, "physionet.org"), "%s", g_out);
+    ck_assert_int_eq(run_cli("fetch-data --list"), 0);
+    ck_assert_msg(strstr(g_out, "afdb"), "%s", g_out);
+}
+END_TEST
+#endif
+
 int main(void) {
+#if !DC_HAVE_DOWNLOAD
+    Suite *su = suite_create("fetch");
+    TCase *tu = tcase_create("fetch");
+    tcase_add_test(tu, test_fetch_unsupported);
+    suite_add_tcase(su, tu);
+    if (dc_test_run_suite(su)) return 1;
+    printf("test_fetch: download tests skipped: dynacl was built without download support (libcurl, zlib)\n");
+    return 77;
+#endif
     Suite *s = suite_create("fetch");
     TCase *tc = tcase_create("fetch");
     tcase_set_timeout(tc, 120);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dc/dc_harth.h"
+#include "data/dc_harth.h"
 #include "dc_test.h"
 
 static dc_harth *parse_ok(const char *csv) {
@@ -102,7 +102,7 @@ START_TEST(test_label_map) {
     dc_harth *h = parse_ok(csv);
     ck_assert_int_eq(h->n, 12);
     for (int k = 0; k < 12; k++) {
-        ck_assert_int_eq(h->y[k], k); /* SPEC 1.1: class k for the k-th code */
+        ck_assert_int_eq(h->y[k], k); /* docs/METHOD.md §1.1: class k for the k-th code */
         ck_assert_float_eq(h->x[k * 6], (float)k);
         ck_assert_int_eq(dc_harth_label_class(codes[k]), k);
     }

@@ -1,4 +1,4 @@
-/* test_infots.c: InfoTS (SPEC 6.2): each augmentation on tiny inputs with fixed parameters
+/* test_infots.c: InfoTS (docs/METHOD.md §6.2): each augmentation on tiny inputs with fixed parameters
  * against hand-computed outputs (incl. the PCHIP time-warp path and both linear resizes),
  * the gates and the mix, global and local InfoNCE by hand and by finite differences, the
  * protocol defaults, a short run that lowers the loss under corrected, the augmentation
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
-#include "dc/dc_dataset.h"
+#include "data/dc_dataset.h"
 #include "dc_baseline_test.h"
 #include "dc_test.h"
 #include "infots/dc_infots.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
-#include "dc/dc_dataset.h"
+#include "data/dc_dataset.h"
 #include "dc_test.h"
 #include "eval/dc_eval.h"
 
@@ -115,7 +115,8 @@ START_TEST(test_dataset_protocols) {
     ck_assert(!oc.bn_train);
     ck_assert_int_eq(dc_linear_eval(enc, &ds, &oc, &b), DC_OK);
     ck_assert_int_eq(b.test_rows, 3 * 119);
-    /* class exclusion (SPEC 9.15): the probe has 3 classes, rows of the excluded one are not scored */
+    /* class exclusion (docs/METHOD.md §9 item 15): the probe has 3 classes, rows of the excluded one are
+     * not scored */
     oc.exclude_class = 1;
     ck_assert_int_eq(dc_linear_eval(enc, &ds, &oc, &b), DC_OK);
     ck_assert_int_eq(b.n_classes, 3);

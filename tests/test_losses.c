@@ -1,5 +1,5 @@
 /* test_losses.c: DynaCL-M's pieces and MP-Xent on small cases computed independently in the
- * test: the margin loss (SPEC 4.4's worked number, the margin-100 NaN, gradient by finite
+ * test: the margin loss (docs/METHOD.md §4.4's worked number, the margin-100 NaN, gradient by finite
  * differences), masking and the random projector against the RNG stream, the authors' and
  * the intended pseudo-labels, the lambda mix, and MP-Xent's value and gradient on 5 x 3. */
 #include <math.h>
@@ -11,13 +11,13 @@
 #include "dynacl/dc_dynacl.h"
 
 static const char *const k_be[] = {"cpu", "cpu-ref"};
-static const double k_Z[10] = {1, 0, 1, 1, 0, 1, -1, 1, -1, 0}; /* SPEC 3.4 */
+static const double k_Z[10] = {1, 0, 1, 1, 0, 1, -1, 1, -1, 0}; /* docs/METHOD.md §3.4 */
 
 static dc_tensor *f64(dc_ctx *c, int ndim, const int64_t *shape, const double *v) {
     return dc_tensor_from_host(c, DC_F64, ndim, shape, v);
 }
 
-/* SPEC 4.4 by the definition, in double: used as the independent reference. */
+/* docs/METHOD.md §4.4 by the definition, in double: used as the independent reference. */
 static double margin_ref(const double *z, int64_t N, int64_t F, const double *Y, double tau, double Mg, double gamma) {
     double *zh = malloc((size_t)(N * F) * 8), *S = malloc((size_t)(N * N) * 8), *Cx = calloc((size_t)N, 8);
     for (int64_t i = 0; i < N; i++) {
@@ -55,7 +55,8 @@ START_TEST(test_margin_spec_number) {
     double ones[5] = {1, 1, 1, 1, 1};
     dc_tensor *z = f64(c, 2, (int64_t[]){5, 2}, k_Z), *Y = f64(c, 1, (int64_t[]){5}, ones);
     double v = dc_tensor_item(dc_margin_loss(c, z, Y, 0.5, 5.0, 0.05, 0));
-    ck_assert_msg(fabs(v - 1.0324415) < 1e-6, "%s: margin loss %.9f, SPEC says 1.0324415", k_be[_i], v);
+    ck_assert_msg(fabs(v - 1.0324415) < 1e-6, "%s: margin loss %.9f, docs/METHOD.md §4.4 gives 1.0324415", k_be[_i],
+                  v);
     ck_assert(fabs(v - margin_ref(k_Z, 5, 2, ones, 0.5, 5.0, 0.05)) < 1e-12);
     /* f32 too */
     float zf[10], yf[5] = {1, 1, 1, 1, 1};
@@ -64,7 +65,7 @@ START_TEST(test_margin_spec_number) {
     dc_tensor *y32 = dc_tensor_from_host(c, DC_F32, 1, (int64_t[]){5}, yf);
     double v32 = dc_tensor_item(dc_margin_loss(c, z32, y32, 0.5, 5.0, 0.05, 0));
     ck_assert_msg(fabs(v32 - 1.0324415) < 1e-6, "%s f32: %.9f", k_be[_i], v32);
-    /* margin 100: exp(~500) overflows float32 and the diagonal removal gives inf - inf (SPEC 4.4) */
+    /* margin 100: exp(~500) overflows float32 and the diagonal removal gives inf - inf (docs/METHOD.md §4.4) */
     double vnan = dc_tensor_item(dc_margin_loss(c, z32, y32, 0.5, 100.0, 0.05, 0));
     ck_assert_msg(isnan(vnan), "%s: margin 100 should give NaN in float32, got %g", k_be[_i], vnan);
     /* mixed pseudo-labels against the reference */
@@ -188,7 +189,7 @@ START_TEST(test_pseudo_labels) {
 }
 END_TEST
 
-/* MP-Xent on a 5 x 3 example: value by the SPEC 3.2 sums in double, gradient by central
+/* MP-Xent on a 5 x 3 example: value by the docs/METHOD.md §3.2 sums in double, gradient by central
  * differences of that definition; one sequence of 5 and two sequences would need N even, so
  * the boundary case uses blocks of 5 over 10 rows (two copies with a twist). */
 static double mpx_def(const double *z, int64_t N, int64_t F, int64_t L, double tau) {

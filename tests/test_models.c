@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
-#include "dc/dc_frames.h"
+#include "data/dc_frames.h"
 #include "dc_test.h"
 #include "dynacl/dc_dynacl.h"
 

@@ -1,4 +1,4 @@
-/* test_mpxent.c: the MP-Xent op against SPEC 3.4's worked numbers, against an
+/* test_mpxent.c: the MP-Xent op against docs/METHOD.md §3.4's worked numbers, against an
  * independent composition of primitive ops (value and gradient, through autodiff), and
  * the difference between the authors' and the corrected protocol at sequence boundaries.
  */
@@ -11,7 +11,7 @@
 
 static const char *const k_backends[] = {"cpu-ref", "cpu"};
 
-/* SPEC 3.4: Z = [[1,0],[1,1],[0,1],[-1,1],[-1,0]], tau = 0.5 */
+/* docs/METHOD.md §3.4: Z = [[1,0],[1,1],[0,1],[-1,1],[-1,0]], tau = 0.5 */
 static const double k_Z[10] = {1, 0, 1, 1, 0, 1, -1, 1, -1, 0};
 
 static double mpx_value(const char *backend, dc_dtype dt, const double *z, int64_t N, int64_t F, int64_t seq_len,
@@ -39,9 +39,9 @@ static double mpx_value(const char *backend, dc_dtype dt, const double *z, int64
 START_TEST(test_spec_worked_example_f64) {
     const char *b = k_backends[_i];
     double v = mpx_value(b, DC_F64, k_Z, 5, 2, 0, 0, 0.5);
-    ck_assert_msg(fabs(v - (-0.4557256)) < 1e-6, "%s: MP-Xent %.9f, SPEC says -0.4557256", b, v);
-    /* independent recomputation of SPEC's per-anchor table: num = 8.226501 for every anchor,
-     * den = 2.621569, 7.356367, 7.356367 */
+    ck_assert_msg(fabs(v - (-0.4557256)) < 1e-6, "%s: MP-Xent %.9f, docs/METHOD.md §3.4 gives -0.4557256", b, v);
+    /* independent recomputation of the per-anchor table of docs/METHOD.md §3.4: num = 8.226501 for
+     * every anchor, den = 2.621569, 7.356367, 7.356367 */
     double e = exp(0.70710678118654752 / 0.5), e0 = 1.0, em = exp(-0.70710678118654752 / 0.5), e4 = exp(-2.0);
     /* anchor 1: column 1 minus rows {0,1,2}: e(3,1) + e(4,1) = 1 + em; column 0 minus rows {0,1}:
      * e(2,0) + e(3,0) + e(4,0) = 1 + em + e4. anchor 2: e(0,2) + e(4,2) = 1 + 1; column 1 minus
@@ -51,20 +51,21 @@ START_TEST(test_spec_worked_example_f64) {
     ref = (log(den1) - log(num) + 2 * (log(den2) - log(num))) / 3;
     ck_assert_msg(fabs(v - ref) < 1e-12, "%s: %.15f vs closed form %.15f", b, v, ref);
     double s = mpx_value(b, DC_F64, k_Z, 5, 2, 0, 1, 0.5);
-    ck_assert_msg(fabs(s - (-0.0422156)) < 1e-6, "%s: single-positive %.9f, SPEC says -0.0422156", b, s);
+    ck_assert_msg(fabs(s - (-0.0422156)) < 1e-6, "%s: single-positive %.9f, docs/METHOD.md §3.6 gives -0.0422156", b,
+                  s);
 }
 END_TEST
 
 START_TEST(test_spec_worked_example_f32) {
     const char *b = k_backends[_i];
     double v = mpx_value(b, DC_F32, k_Z, 5, 2, 0, 0, 0.5);
-    ck_assert_msg(fabs(v - (-0.4557254)) < 1e-6, "%s f32: MP-Xent %.9f, SPEC says -0.4557254", b, v);
+    ck_assert_msg(fabs(v - (-0.4557254)) < 1e-6, "%s f32: MP-Xent %.9f, docs/METHOD.md §3.4 gives -0.4557254", b, v);
     double s = mpx_value(b, DC_F32, k_Z, 5, 2, 0, 1, 0.5);
     ck_assert_msg(fabs(s - (-0.0422156)) < 1e-6, "%s f32: single-positive %.9f", b, s);
 }
 END_TEST
 
-/* Per-row terms log den_a - log num_a for a = 0..N-1 (SPEC 3.2, meaningful only at anchors),
+/* Per-row terms log den_a - log num_a for a = 0..N-1 (docs/METHOD.md §3.2, meaningful only at anchors),
  * built from primitive ops so that autodiff differentiates it independently of the fused
  * kernel. eye: u8 (N, N) identity; subdiag: (N, N) with ones at (i, i-1). */
 static dc_tensor *composite_terms(dc_ctx *c, dc_tensor *z, double tau, int single, dc_tensor *eye, dc_tensor *subdiag) {
@@ -157,7 +158,7 @@ START_TEST(test_composite_agrees) {
 }
 END_TEST
 
-/* SPEC 3.3: B = 2, T = 3. Authors: anchors 1..4, and anchor 2's positives are rows 1 and 3
+/* docs/METHOD.md §3.3: B = 2, T = 3. Authors: anchors 1..4, and anchor 2's positives are rows 1 and 3
  * (3 belongs to the next sequence). Corrected: only anchors 1 and 4 (t = 1 in each sequence). */
 START_TEST(test_protocol_boundary) {
     const char *b = k_backends[_i];

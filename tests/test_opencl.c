@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 
 #include "dc/dc.h"
-#include "dc/dc_frames.h"
+#include "data/dc_frames.h"
 #include "dc_test.h"
 #include "dynacl/dc_dynacl.h"
 
@@ -243,13 +243,13 @@ START_TEST(test_missing_platform) {
     out[n] = '\0';
     int st = pclose(p);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "\ncpu "), "the cpu backend is not listed: %s", out);
     char *line = strstr(out, "\nopencl ");
     char *end = line ? strchr(line + 1, '\n') : NULL;
     if (end) *end = '\0';
     ck_assert_msg(line && strstr(line, "unavailable: no OpenCL platform found (is an ICD such as pocl-opencl-icd "
                                        "installed?)"),
                   "%s", out);
-    ck_assert_msg(end && strstr(end + 1, "cpu "), "the cpu backend is still listed: %s", end ? end + 1 : out);
 }
 END_TEST
 

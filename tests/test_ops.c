@@ -123,7 +123,7 @@ static void expect_shape(tenv *e, const dc_tensor *t, int nd, const int64_t *sh,
 }
 
 /* loss = sum_all(y * w), w shaped like y; then dc_backward. */
-static void backprop(tenv *e, dc_tensor *y, const double *w, const char *what) {
+static void run_backward(tenv *e, dc_tensor *y, const double *w, const char *what) {
     ck_assert_msg(y != NULL, "%s [%s %s]: forward failed: %s", what, dc_dtype_name(e->dt), e->bname, dc_last_error());
     dc_tensor *wt = mk(e, y->ndim, y->shape, w, 0);
     dc_tensor *loss = dc_sum_all(e->ctx, dc_mul(e->ctx, y, wt));
@@ -162,7 +162,7 @@ START_TEST(test_matmul_2d) {
             dc_tensor *y = dc_matmul(e.ctx, a, b, ta, tb);
             expect_shape(&e, y, 2, SH(2, 2), what);
             EXPECT(&e, y, what, 58, 64, 139, 154);
-            backprop(&e, y, V(1, -1, 2, 0.5), what);
+            run_backward(&e, y, V(1, -1, 2, 0.5), what);
             if (ta) EXPECT_GRAD(&e, a, what, -1, 18, -1, 23, -1, 28);
             else EXPECT_GRAD(&e, a, what, -1, -1, -1, 18, 23, 28);
             if (tb) EXPECT_GRAD(&e, b, what, 9, 12, 15, 1, 0.5, 0);
@@ -184,7 +184,7 @@ START_TEST(test_matmul_batched) {
     dc_tensor *y = dc_matmul(e.ctx, a, b, 0, 0);
     expect_shape(&e, y, 3, SH(2, 2, 2), "matmul 3-D");
     EXPECT(&e, y, "matmul 3-D", 19, 22, 43, 50, -1, -1, 2, 4);
-    backprop(&e, y, V(1, 0, 0, 1, 1, 2, 3, 4), "matmul 3-D");
+    run_backward(&e, y, V(1, 0, 0, 1, 1, 2, 3, 4), "matmul 3-D");
     EXPECT_GRAD(&e, a, "matmul 3-D dA", 5, 7, 6, 8, 3, 4, 7, 8);
     EXPECT_GRAD(&e, b, "matmul 3-D dB", 1, 3, 2, 4, 5, 6, 3, 4);
     env_close(&e);
@@ -207,7 +207,7 @@ START_TEST(test_matmul_3d_2d) {
         dc_tensor *y = dc_matmul(e.ctx, a, b, 0, tb);
         expect_shape(&e, y, 3, SH(2, 2, 3), what);
         EXPECT(&e, y, what, 1, 2, 0, 3, 4, 2, -1, 0, -2, 2, 1, 3);
-        backprop(&e, y, V(1, 0, 1, 0, 1, 0, 1, 1, 1, 2, 0, 0), what);
+        run_backward(&e, y, V(1, 0, 1, 0, 1, 0, 1, 1, 1, 2, 0, 0), what);
         EXPECT_GRAD(&e, a, what, 3, -1, 0, 1, 3, 0, 2, 0);
         if (tb) EXPECT_GRAD(&e, b, what, 4, 4, 2, 4, 0, 2);
         else EXPECT_GRAD(&e, b, what, 4, 2, 0, 4, 4, 2);
@@ -231,7 +231,7 @@ START_TEST(test_add_sub_broadcast) {
         expect_shape(&e, y, 2, SH(2, 3), what);
         if (sub) EXPECT(&e, y, what, -9, -18, -27, -6, -15, -24);
         else EXPECT(&e, y, what, 11, 22, 33, 14, 25, 36);
-        backprop(&e, y, V(1, 0, 2, -1, 3, 1), what);
+        run_backward(&e, y, V(1, 0, 2, -1, 3, 1), what);
         EXPECT_GRAD(&e, a, what, 1, 0, 2, -1, 3, 1);
         expect_shape(&e, b->grad, 1, SH(3), what);
         if (sub) EXPECT_GRAD(&e, b, what, 0, -3, -3);
@@ -251,7 +251,7 @@ START_TEST(test_mul_broadcast) {
     dc_tensor *y = dc_mul(e.ctx, a, b);
     expect_shape(&e, y, 2, SH(2, 3), "mul (2,1)*(1,3)");
     EXPECT(&e, y, "mul", 2, -2, 1, 3, -3, 1.5);
-    backprop(&e, y, V(1, 0, 2, -1, 3, 1), "mul");
+    run_backward(&e, y, V(1, 0, 2, -1, 3, 1), "mul");
     expect_shape(&e, a->grad, 2, SH(2, 1), "mul da");
     EXPECT_GRAD(&e, a, "mul da", 2, -3.5);
     expect_shape(&e, b->grad, 2, SH(1, 3), "mul db");
@@ -270,7 +270,7 @@ START_TEST(test_div_scalar) {
     dc_tensor *y = dc_div(e.ctx, a, b);
     expect_shape(&e, y, 2, SH(2, 2), "div by 0-d");
     EXPECT(&e, y, "div", 0.5, 1, 1.5, 2);
-    backprop(&e, y, V(1, 2, 3, 4), "div");
+    run_backward(&e, y, V(1, 2, 3, 4), "div");
     EXPECT_GRAD(&e, a, "div da", 0.5, 1, 1.5, 2);
     ck_assert_msg(b->grad && b->grad->ndim == 0, "div db: want a 0-d gradient");
     EXPECT_GRAD(&e, b, "div db", -7.5);
@@ -285,12 +285,12 @@ START_TEST(test_scale_affine) {
     dc_tensor *x = mk(&e, 1, SH(3), V(1, -2, 3), 1);
     dc_tensor *y = dc_scale(e.ctx, x, 2.5);
     EXPECT(&e, y, "scale", 2.5, -5, 7.5);
-    backprop(&e, y, V(1, 2, 3), "scale");
+    run_backward(&e, y, V(1, 2, 3), "scale");
     EXPECT_GRAD(&e, x, "scale", 2.5, 5, 7.5);
     dc_tensor *x2 = mk(&e, 1, SH(3), V(1, -2, 3), 1);
     dc_tensor *y2 = dc_affine(e.ctx, x2, -2, 1);
     EXPECT(&e, y2, "affine", -1, 5, -5);
-    backprop(&e, y2, V(1, 2, 3), "affine");
+    run_backward(&e, y2, V(1, 2, 3), "affine");
     EXPECT_GRAD(&e, x2, "affine", -2, -4, -6);
     env_close(&e);
 }
@@ -305,7 +305,7 @@ START_TEST(test_masked_fill) {
     dc_tensor *y = dc_masked_fill(e.ctx, x, m, -9);
     expect_shape(&e, y, 2, SH(2, 3), "masked_fill");
     EXPECT(&e, y, "masked_fill", -9, 2, -9, -9, 5, -9);
-    backprop(&e, y, V(1, 2, 3, 4, 5, 6), "masked_fill");
+    run_backward(&e, y, V(1, 2, 3, 4, 5, 6), "masked_fill");
     EXPECT_GRAD(&e, x, "masked_fill", 0, 2, 0, 0, 5, 0);
     env_close(&e);
 }
@@ -345,7 +345,7 @@ START_TEST(test_unary) {
         dc_tensor *y = op == 0 ? dc_relu(e.ctx, x) : op == 1 ? dc_sigmoid(e.ctx, x) : op == 2 ? dc_tanh(e.ctx, x)
                      : op == 3 ? dc_exp(e.ctx, x) : dc_log(e.ctx, x);
         expect_tol(&e, y, want, 4, 0, names[op]);
-        backprop(&e, y, w, names[op]);
+        run_backward(&e, y, w, names[op]);
         expect_grad_n(&e, x, gw, 4, 0, names[op]);
         env_close(&e);
     }
@@ -373,13 +373,13 @@ START_TEST(test_sum_mean) {
             if (keep) expect_shape(&e, y, 2, axis ? SH(2, 1) : SH(1, 3), what);
             else expect_shape(&e, y, 1, &n, what);
             switch (which) {
-            case 0: EXPECT(&e, y, what, 5, 7, 9); backprop(&e, y, V(1, 2, 3), what);
+            case 0: EXPECT(&e, y, what, 5, 7, 9); run_backward(&e, y, V(1, 2, 3), what);
                 EXPECT_GRAD(&e, x, what, 1, 2, 3, 1, 2, 3); break;
-            case 1: EXPECT(&e, y, what, 6, 15); backprop(&e, y, V(1, -1), what);
+            case 1: EXPECT(&e, y, what, 6, 15); run_backward(&e, y, V(1, -1), what);
                 EXPECT_GRAD(&e, x, what, 1, 1, 1, -1, -1, -1); break;
-            case 2: EXPECT(&e, y, what, 2.5, 3.5, 4.5); backprop(&e, y, V(1, 2, 3), what);
+            case 2: EXPECT(&e, y, what, 2.5, 3.5, 4.5); run_backward(&e, y, V(1, 2, 3), what);
                 EXPECT_GRAD(&e, x, what, .5, 1, 1.5, .5, 1, 1.5); break;
-            default: EXPECT(&e, y, what, 2, 5); backprop(&e, y, V(3, -3), what);
+            default: EXPECT(&e, y, what, 2, 5); run_backward(&e, y, V(3, -3), what);
                 EXPECT_GRAD(&e, x, what, 1, 1, 1, -1, -1, -1); break;
             }
             env_close(&e);
@@ -396,13 +396,13 @@ START_TEST(test_sum_middle_and_all) {
     dc_tensor *y = dc_sum(e.ctx, x, 1, 0);
     expect_shape(&e, y, 2, SH(2, 2), "sum axis 1 of 3-D");
     EXPECT(&e, y, "sum axis 1 of 3-D", 4, 6, 12, 14);
-    backprop(&e, y, V(1, 2, 3, 4), "sum axis 1 of 3-D");
+    run_backward(&e, y, V(1, 2, 3, 4), "sum axis 1 of 3-D");
     EXPECT_GRAD(&e, x, "sum axis 1 of 3-D", 1, 2, 1, 2, 3, 4, 3, 4);
     dc_tensor *x2 = mk(&e, 3, SH(2, 2, 2), V(1, 2, 3, 4, 5, 6, 7, 8), 1);
     dc_tensor *s = dc_sum_all(e.ctx, x2);
     ck_assert_msg(s && s->ndim == 0, "sum_all must be 0-d");
     EXPECT(&e, s, "sum_all", 36);
-    backprop(&e, s, V(2), "sum_all");
+    run_backward(&e, s, V(2), "sum_all");
     EXPECT_GRAD(&e, x2, "sum_all", 2, 2, 2, 2, 2, 2, 2, 2);
     env_close(&e);
 }
@@ -453,7 +453,7 @@ START_TEST(test_batchnorm_train) {
      *   dgamma0 = sum w xh = -1.5 istd0, dbeta0 = sum w = 1.
      * ch1: mean w = .5; sum w dev = 0 - 2 - 2 + 4 = 0 -> dx1 = istd1 (w - .5) = istd1 [-.5,.5,-1.5,1.5];
      *   dgamma1 = 0, dbeta1 = 2. */
-    backprop(&e, y, V(1, 0, 0, 1, 0, -1, 0, 2), "batchnorm train");
+    run_backward(&e, y, V(1, 0, 0, 1, 0, -1, 0, 2), "batchnorm train");
     const double w0[4] = {1, 0, 0, 0};
     double gx[8];
     for (int r = 0; r < 4; r++) {
@@ -484,7 +484,7 @@ START_TEST(test_batchnorm_relu) {
     dc_tensor *y = dc_batchnorm(e.ctx, x, g, b, rm, rv, &o);
     expect_tol(&e, y, V(0, 0, 0, 0, 2 * .5 * i0 + .5, 2 * i1 - .5, 2 * 1.5 * i0 + .5, 2 * i1 - .5), 8, BN_TOL(&e),
                "batchnorm+relu y");
-    backprop(&e, y, V(1, 0, 0, 1, 0, -1, 0, 2), "batchnorm+relu");
+    run_backward(&e, y, V(1, 0, 0, 1, 0, -1, 0, 2), "batchnorm+relu");
     double gx[8];
     for (int r = 0; r < 4; r++) {
         gx[2 * r] = 0;
@@ -522,7 +522,7 @@ START_TEST(test_batchnorm_eval) {
     expect_tol(&e, y, want, 8, BN_TOL(&e), "batchnorm eval y");
     EXPECT(&e, rm, "batchnorm eval keeps running_mean", 0.25, 1.25);
     EXPECT(&e, rv, "batchnorm eval keeps running_var", 1.0625, 2.25);
-    backprop(&e, y, w, "batchnorm eval");
+    run_backward(&e, y, w, "batchnorm eval");
     expect_grad_n(&e, x, gx, 8, 0, "batchnorm eval dx");
     /* dgamma = sum w (x - rm) s: ch0 (1 - .25) s0 = .75 s0;
      * ch1 (0 - 1.25) 1 + (4 - 1.25)(-1) + (4 - 1.25) 2 = -1.25 - 2.75 + 5.5 = 1.5 -> 1.5 s1 */
@@ -545,7 +545,7 @@ START_TEST(test_l2norm) {
     dc_tensor *x = mk(&e, 2, SH(4, 2), V(3, 4, 0, 0, 0, -2, .003, .004), 1);
     dc_tensor *y = dc_l2norm(e.ctx, x, 0.01);
     EXPECT(&e, y, "l2norm", .6, .8, 0, 0, 0, -1, .3, .4);
-    backprop(&e, y, V(1, 0, 1, 2, 3, -1, 1, 1), "l2norm");
+    run_backward(&e, y, V(1, 0, 1, 2, 3, -1, 1, 1), "l2norm");
     EXPECT_GRAD(&e, x, "l2norm", .128, -.096, 100, 200, 1.5, 0, 100, 100);
     env_close(&e);
 }
@@ -564,7 +564,7 @@ START_TEST(test_log_softmax) {
     const double p0 = exp(-2) / z, p1 = exp(-1) / z, p2 = 1 / z;
     ck_assert(fabs(p2 - 0.6652409557748219) < 1e-15);
     EXPECT(&e, y, "log_softmax", -l3, -l3, -l3, 1 - lse, 2 - lse, 3 - lse);
-    backprop(&e, y, V(1, 0, 0, 0, 0, 1), "log_softmax");
+    run_backward(&e, y, V(1, 0, 0, 0, 0, 1), "log_softmax");
     EXPECT_GRAD(&e, x, "log_softmax", 2.0 / 3, -1.0 / 3, -1.0 / 3, -p0, -p1, 1 - p2);
     env_close(&e);
 }
@@ -582,7 +582,7 @@ START_TEST(test_cross_entropy) {
     ck_assert_msg(loss && loss->ndim == 0, "cross_entropy: want a 0-d loss (%s)", dc_last_error());
     const double z = 1 + exp(-1) + exp(-2);
     EXPECT(&e, loss, "cross_entropy", (log(3.0) + log(z)) / 3);
-    backprop(&e, loss, V(3), "cross_entropy");
+    run_backward(&e, loss, V(3), "cross_entropy");
     EXPECT_GRAD(&e, x, "cross_entropy", 1.0 / 3, -2.0 / 3, 1.0 / 3, exp(-2) / z, exp(-1) / z, 1 / z - 1, 0, 0, 0);
     env_close(&e);
 }
@@ -596,7 +596,7 @@ START_TEST(test_mse) {
     dc_tensor *l = dc_mse(e.ctx, a, b);
     ck_assert_msg(l && l->ndim == 0, "mse: want 0-d");
     EXPECT(&e, l, "mse", 3.5);
-    backprop(&e, l, V(2), "mse");
+    run_backward(&e, l, V(2), "mse");
     EXPECT_GRAD(&e, a, "mse da", 1, 0, -2, 3);
     EXPECT_GRAD(&e, b, "mse db", -1, 0, 2, -3);
     env_close(&e);
@@ -615,20 +615,20 @@ START_TEST(test_reshape_permute) {
     dc_tensor *r = dc_reshape(e.ctx, x, 2, SH(3, -1));
     expect_shape(&e, r, 2, SH(3, 2), "reshape");
     EXPECT(&e, r, "reshape", 1, 2, 3, 4, 5, 6);
-    backprop(&e, r, V(6, 5, 4, 3, 2, 1), "reshape");
+    run_backward(&e, r, V(6, 5, 4, 3, 2, 1), "reshape");
     EXPECT_GRAD(&e, x, "reshape", 6, 5, 4, 3, 2, 1);
     dc_tensor *x2 = mk(&e, 2, SH(2, 3), V(1, 2, 3, 4, 5, 6), 1);
     dc_tensor *t = dc_transpose(e.ctx, x2, 0, -1);
     expect_shape(&e, t, 2, SH(3, 2), "transpose");
     ck_assert(dc_tensor_is_contiguous(t));
     EXPECT(&e, t, "transpose", 1, 4, 2, 5, 3, 6);
-    backprop(&e, t, V(1, 2, 3, 4, 5, 6), "transpose");
+    run_backward(&e, t, V(1, 2, 3, 4, 5, 6), "transpose");
     EXPECT_GRAD(&e, x2, "transpose", 1, 3, 5, 2, 4, 6);
     dc_tensor *x3 = mk(&e, 3, SH(2, 1, 3), V(1, 2, 3, 4, 5, 6), 1);
     dc_tensor *p = dc_permute(e.ctx, x3, (const int[]){2, 0, 1});
     expect_shape(&e, p, 3, SH(3, 2, 1), "permute");
     EXPECT(&e, p, "permute", 1, 4, 2, 5, 3, 6);
-    backprop(&e, p, V(1, 2, 3, 4, 5, 6), "permute");
+    run_backward(&e, p, V(1, 2, 3, 4, 5, 6), "permute");
     EXPECT_GRAD(&e, x3, "permute", 1, 3, 5, 2, 4, 6);
     env_close(&e);
 }
@@ -657,14 +657,14 @@ START_TEST(test_slice_concat) {
     dc_tensor *c = dc_concat(e.ctx, 2, (dc_tensor *[]){a, b}, 1);
     expect_shape(&e, c, 2, SH(2, 3), "concat axis 1");
     EXPECT(&e, c, "concat axis 1", 1, 3, 4, 2, 5, 6);
-    backprop(&e, c, V(1, 2, 3, 4, 5, 6), "concat axis 1");
+    run_backward(&e, c, V(1, 2, 3, 4, 5, 6), "concat axis 1");
     EXPECT_GRAD(&e, a, "concat da", 1, 4);
     EXPECT_GRAD(&e, b, "concat db", 2, 3, 5, 6);
     dc_tensor *c1 = mk(&e, 2, SH(1, 2), V(1, 2), 1), *b2 = mk(&e, 2, SH(2, 2), V(3, 4, 5, 6), 1);
     dc_tensor *c0 = dc_concat(e.ctx, 2, (dc_tensor *[]){c1, b2}, 0);
     expect_shape(&e, c0, 2, SH(3, 2), "concat axis 0");
     EXPECT(&e, c0, "concat axis 0", 1, 2, 3, 4, 5, 6);
-    backprop(&e, c0, V(1, 2, 3, 4, 5, 6), "concat axis 0");
+    run_backward(&e, c0, V(1, 2, 3, 4, 5, 6), "concat axis 0");
     EXPECT_GRAD(&e, c1, "concat axis 0 dc", 1, 2);
     EXPECT_GRAD(&e, b2, "concat axis 0 db", 3, 4, 5, 6);
     env_close(&e);
@@ -680,12 +680,12 @@ START_TEST(test_broadcast_contiguous) {
     dc_tensor *y = dc_broadcast_to(e.ctx, x, 2, SH(2, 3));
     expect_shape(&e, y, 2, SH(2, 3), "broadcast_to");
     EXPECT(&e, y, "broadcast_to", 1, 2, 3, 1, 2, 3);
-    backprop(&e, y, V(1, 2, 3, 4, 5, 6), "broadcast_to");
+    run_backward(&e, y, V(1, 2, 3, 4, 5, 6), "broadcast_to");
     EXPECT_GRAD(&e, x, "broadcast_to", 5, 7, 9);
     dc_tensor *x2 = mk(&e, 2, SH(2, 1), V(1, 2), 1);
     dc_tensor *y2 = dc_broadcast_to(e.ctx, x2, 2, SH(2, 3));
     EXPECT(&e, y2, "broadcast_to (2,1)", 1, 1, 1, 2, 2, 2);
-    backprop(&e, y2, V(1, 2, 3, 4, 5, 6), "broadcast_to (2,1)");
+    run_backward(&e, y2, V(1, 2, 3, 4, 5, 6), "broadcast_to (2,1)");
     EXPECT_GRAD(&e, x2, "broadcast_to (2,1)", 6, 15);
 
     dc_tensor *m = mk(&e, 2, SH(2, 3), V(1, 2, 3, 4, 5, 6), 0);
@@ -720,13 +720,13 @@ START_TEST(test_maxpool1d) {
     dc_tensor *y = dc_maxpool1d(e.ctx, x, 2, 2);
     expect_shape(&e, y, 3, SH(2, 2, 2), "maxpool1d k2 s2");
     EXPECT(&e, y, "maxpool1d k2 s2", 5, 4, 3, 0, 0, -1, 0, -3);
-    backprop(&e, y, W, "maxpool1d k2 s2");
+    run_backward(&e, y, W, "maxpool1d k2 s2");
     EXPECT_GRAD(&e, x, "maxpool1d k2 s2", 0, 2, 1, 0, 0, 0, 3, 4, 5, 6, 0, 0, 7, 8, 0, 0);
     dc_tensor *x2 = mk(&e, 3, SH(2, 4, 2), X, 1);
     dc_tensor *y2 = dc_maxpool1d(e.ctx, x2, 3, 1);
     expect_shape(&e, y2, 3, SH(2, 2, 2), "maxpool1d k3 s1");
     EXPECT(&e, y2, "maxpool1d k3 s1", 5, 4, 5, 4, 0, -1, 0, -2);
-    backprop(&e, y2, W, "maxpool1d k3 s1");
+    run_backward(&e, y2, W, "maxpool1d k3 s1");
     EXPECT_GRAD(&e, x2, "maxpool1d k3 s1", 0, 2, 4, 4, 0, 0, 0, 0, 5, 6, 7, 8, 0, 0, 0, 0);
     env_close(&e);
 }
@@ -756,7 +756,7 @@ START_TEST(test_rfft) {
     dc_tensor *y1 = dc_rfft(e.ctx, x1);
     expect_shape(&e, y1, 2, SH(3, 2), "rfft 1-D n=4");
     EXPECT(&e, y1, "rfft 1-D n=4", 10, 0, -2, 2, -2, 0);
-    backprop(&e, y1, V(1, 5, 2, 3, 4, 7), "rfft n=4 backward");
+    run_backward(&e, y1, V(1, 5, 2, 3, 4, 7), "rfft n=4 backward");
     EXPECT_GRAD(&e, x1, "rfft n=4 backward", 7, -6, 3, 0);
     const double s5 = sqrt(5.0), c1 = (s5 - 1) / 4, c2 = -(s5 + 1) / 4;
     const double s1 = sqrt(10 + 2 * s5) / 4, s2 = sqrt(10 - 2 * s5) / 4;
@@ -764,7 +764,7 @@ START_TEST(test_rfft) {
     dc_tensor *y5 = dc_rfft(e.ctx, x5);
     expect_shape(&e, y5, 3, SH(3, 3, 2), "rfft n=5");
     EXPECT(&e, y5, "rfft n=5", 1, 0, 1, 0, 1, 0, 5, 0, 0, 0, 0, 0, 1, 0, c1, -s1, c2, -s2);
-    backprop(&e, y5, V(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0, 0, 1), "rfft n=5 backward");
+    run_backward(&e, y5, V(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0, 0, 1), "rfft n=5 backward");
     EXPECT_GRAD(&e, x5, "rfft n=5 backward", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 1 + 2 * c1 - s2, 1 + 2 * c2 + s1,
                 1 + 2 * c2 - s1, 1 + 2 * c1 + s2);
     env_close(&e);
@@ -780,7 +780,7 @@ START_TEST(test_irfft) {
     dc_tensor *y = dc_irfft(e.ctx, X, 4);
     expect_shape(&e, y, 1, SH(4), "irfft n=4");
     EXPECT(&e, y, "irfft n=4", 1, 2, 3, 4);
-    backprop(&e, y, V(1, 2, 3, 4), "irfft n=4");
+    run_backward(&e, y, V(1, 2, 3, 4), "irfft n=4");
     EXPECT_GRAD(&e, X, "irfft n=4", 2.5, 0, -1, 1, -.5, 0);
     env_close(&e);
 }

@@ -19,12 +19,12 @@
 #include <unistd.h>
 
 #include "dc/dc.h"
-#include "dc/dc_dataset.h"
-#include "dc/dc_edf.h"
+#include "data/dc_dataset.h"
+#include "data/dc_edf.h"
 #include "dc/dc_npy.h"
-#include "dc/dc_prepare.h"
+#include "data/dc_prepare.h"
 #include "dc/dc_sha256.h"
-#include "dc/dc_wfdb.h"
+#include "data/dc_wfdb.h"
 #include "dc_test.h"
 
 #define PI 3.14159265358979323846
@@ -94,7 +94,7 @@ typedef struct ecg_ref {
     int32_t *lab;     /* (n_rec * L) */
 } ecg_ref;
 
-/* The ECG pipeline's expected input, computed here from the readers (SPEC 1.3 steps 2-6). */
+/* The ECG pipeline's expected input, computed here from the readers (docs/METHOD.md §1.3 steps 2-6). */
 static ecg_ref ecg_reference(const char *const *recs, int n) {
     ecg_ref r = {n, INT64_MAX, 0, NULL, NULL};
     float *phys[8];
@@ -409,7 +409,7 @@ START_TEST(test_harth_pipeline) {
     int64_t bad = 0, off = 0;
     for (int64_t i = 0; i < n; i++) bad += ds.frames.label[i] != rlab[i];
     ck_assert_int_eq(bad, 0);
-    /* subjects in sorted file order; windows per file by the SPEC 1.1 rule */
+    /* subjects in sorted file order; windows per file by the docs/METHOD.md §1.1 rule */
     int64_t s_expect = 0;
     for (int f = 0; f < 3; f++) {
         for (int64_t m = 0; m < F[f]; m++) ck_assert_int_eq(ds.frames.subject[off + m], f);

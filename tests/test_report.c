@@ -12,6 +12,7 @@
 #include "dc/dc_npy.h"
 #include "dc_test.h"
 #include "eval/dc_eval.h"
+#include "report.h"
 
 static void write_file(const char *dir, const char *name, const char *text) {
     char p[8400];

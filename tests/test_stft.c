@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
-#include "dc/dc_stft.h"
+#include "data/dc_stft.h"
 #include "dc_test.h"
 
 #define PI 3.14159265358979323846

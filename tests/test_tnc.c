@@ -1,4 +1,4 @@
-/* test_tnc.c: TNC (SPEC 6.4): the BCE combination against hand values, the discriminator
+/* test_tnc.c: TNC (docs/METHOD.md §6.4): the BCE combination against hand values, the discriminator
  * (layers, dropout, finite differences), centre draws at the HARTH and SleepEEG Tc, short
  * runs that lower the loss (discriminator frozen under authors, trained under corrected),
  * bad hyperparameters, and the checkpoint with its "tnc." heads. */

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "dc/dc.h"
-#include "dc/dc_dataset.h"
+#include "data/dc_dataset.h"
 #include "dc/dc_safetensors.h"
 #include "dc_test.h"
 #include "train/dc_train.h"
@@ -137,7 +137,7 @@ START_TEST(test_run_folder_rules) {
 }
 END_TEST
 
-/* margin 100 overflows (SPEC 9.6): the run stops with a clear message and writes no model. */
+/* margin 100 overflows (docs/METHOD.md §9 item 6): the run stops with a clear message and writes no model. */
 START_TEST(test_nan_stops_the_run) {
     small_dataset();
     char *dir = dc_test_tmpdir(), a[1024], p[1100];

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "dc/dc.h"
-#include "dc/dc_prepare.h"
+#include "data/dc_prepare.h"
 #include "dc_test.h"
 #include "train/dc_train.h"
 

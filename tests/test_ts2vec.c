@@ -1,4 +1,4 @@
-/* test_ts2vec.c: TS2Vec (SPEC 6.1): the hierarchical loss against a hand-computed case and
+/* test_ts2vec.c: TS2Vec (docs/METHOD.md §6.1): the hierarchical loss against a hand-computed case and
  * by finite differences, crop draws, view alignment under both protocols, the timestep
  * mask, a short run that lowers the loss, bad hyperparameters, and the checkpoint. */
 #include <math.h>

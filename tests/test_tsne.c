@@ -10,6 +10,7 @@
 #include "dc/dc.h"
 #include "dc_test.h"
 #include "eval/dc_eval.h"
+#include "plot_png.h"
 
 enum { NC = 4, PER = 60, N = NC * PER, D = 10 };
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dc/dc_wfdb.h"
+#include "data/dc_wfdb.h"
 #include "dc_test.h"
 
 /* Facts per record: the .hea text (name of lead 2, initial values, checksums) and the

@@ -11,7 +11,7 @@ Tasks (the same inputs the dynacl side reads):
   linear      a linear softmax probe trained with Adam (lr 1e-3, no weight decay) for 50
               epochs, batches of 800 rows, on 100,000 x 32 training embeddings, scored on
               25,000: MLPClassifier(hidden_layer_sizes=()), the nearest scikit-learn has to
-              the probe of SPEC 7.1
+              the probe of docs/METHOD.md §7.1
 Benchmark only: scikit-learn (Debian's python3-sklearn) is never used by the build or tests.
 """
 import json

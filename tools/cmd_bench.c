@@ -18,7 +18,7 @@ typedef struct shape_def {
 static const shape_def k_shapes[] = {
     {"harth", 8, 119, 156, 1067},
     {"sleepeeg", 8, 300, 178, 123},
-    {"ecg", 8, 119, 252, 1287}, /* the paper's T = 119: 10,298 training sequences / 8 (SPEC 1.3) */
+    {"ecg", 8, 119, 252, 1287}, /* the paper's T = 119: 10,298 training sequences / 8 (docs/METHOD.md §1.3) */
 };
 
 static int cmp_dbl(const void *a, const void *b) {
@@ -113,7 +113,7 @@ static int bench_graph(dc_backend *be, const shape_def *s, int64_t steps, int64_
     return ok;
 }
 
-/* One training step of a registered method (SPEC 5): zero grads, dc_model_loss, backward,
+/* One training step of a registered method (docs/METHOD.md §5): zero grads, dc_model_loss, backward,
  * AdamW on the encoder (and on the heads when the protocol trains them). */
 static int bench_model(dc_backend *be, const shape_def *s, const char *model, const char *protocol, int64_t steps,
                        int64_t warmup, double *median_ms, double *min_ms) {

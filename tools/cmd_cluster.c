@@ -1,4 +1,4 @@
-/* cmd_cluster.c: `dynacl cluster`: the clustering scores of SPEC 7.2 (k-means with k = classes,
+/* cmd_cluster.c: `dynacl cluster`: the clustering scores of docs/METHOD.md §7.2 (k-means with k = classes,
  * then Davies-Bouldin, Calinski-Harabasz, silhouette and J; under corrected also on the
  * ground truth) on the balanced test subset of a checkpoint, on every checkpoint of a run
  * (keeping the best J, as the authors' periodic evaluation), or on given embeddings. */
@@ -122,7 +122,7 @@ int cmd_cluster(int argc, char **argv) {
     int allow_empty = 0, score_labels = 0;
     const dc_opt opts[] = {
         {"checkpoint", OPT_STR, &ckpt, "encoder checkpoint (.safetensors), or 'random'"},
-        {"run", OPT_STR, &run, "instead: every checkpoint of a run folder; keeps the best J (SPEC 7.2)"},
+        {"run", OPT_STR, &run, "instead: every checkpoint of a run folder; keeps the best J (docs/METHOD.md §7.2)"},
         {"data", OPT_STR, &data, "prepared dataset folder, or 'synthetic'"},
         {"embeddings", OPT_STR, &zpath, "instead of a model: a float32 .npy (N, F) of features"},
         {"labels", OPT_STR, &ypath, "with --embeddings: int32/int64 .npy (N) of classes"},
@@ -265,7 +265,7 @@ int cmd_cluster(int argc, char **argv) {
                 break;
             }
             dc_cluster_eval ce;
-            if (mm) { /* TS2Vec / InfoTS: their TSEncoder zeroes half the input steps (SPEC 7.2) */
+            if (mm) { /* TS2Vec / InfoTS: their TSEncoder zeroes half the input steps (docs/METHOD.md §7.2) */
                 dc_rng mask_rng = dc_rng_init((uint64_t)seed);
                 st = dc_model_embed(mm, Xb, n, 1, Z, &mask_rng);
                 dc_model_free(mm);

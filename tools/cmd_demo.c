@@ -9,6 +9,8 @@
 #include "dc/dc.h"
 #include "dc/dc_atomic.h"
 #include "eval_tools.h"
+#include "plot_png.h"
+#include "report.h"
 #include "tool_common.h"
 #include "train/dc_train.h"
 
@@ -42,7 +44,7 @@ static dc_status on_validate(void *ud, dc_model *m, dc_backend *be, int64_t epoc
     return dc_cluster_on_validate(&d->ch, m, be, epoch, extra, cap);
 }
 
-/* Linear evaluation over seeds into the entry (2-decimal values, SPEC 7.1). */
+/* Linear evaluation over seeds into the entry (2-decimal values, docs/METHOD.md §7.1). */
 static int probe(dc_encoder *enc, const dc_dataset *ds, const int64_t *seeds, int ns, dc_report_entry *e) {
     for (int i = 0; i < ns; i++) {
         dc_linear_eval_opts o = dc_linear_eval_opts_default(DC_PROTOCOL_AUTHORS);

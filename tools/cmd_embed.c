@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
-#include "dc/dc_dataset.h"
+#include "data/dc_dataset.h"
 #include "dc/dc_npy.h"
 #include "dc/dc_safetensors.h"
 #include "tool_common.h"

@@ -1,8 +1,10 @@
 /* cmd_fetch.c: `dynacl fetch-data harth|afdb|sleep-edf|mitdb`: download a public dataset
  * with libcurl from its official site (or --mirror), resuming interrupted downloads from
  * "<file>.part" (HTTP Range), checking each file's SHA-256 against the manifest kept in the
- * repository (core/data/manifest.c) or, for files it does not pin, against the server's
- * SHA256SUMS.txt, and saying so when neither is available.
+ * repository (fetch_manifest.c) or, for files it does not pin, against the server's
+ * SHA256SUMS.txt, and saying so when neither is available. libcurl and zlib are optional at
+ * build time: without them (DC_HAVE_DOWNLOAD 0) --list and --help still work, and a download
+ * says that this dynacl was built without download support.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,14 +12,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "dc/dc.h"
 #include "dc/dc_atomic.h"
-#include "dc/dc_prepare.h"
 #include "dc/dc_sha256.h"
-#include "fetch_zip.h"
+#include "fetch_manifest.h"
 #include "tool_common.h"
+
+static void list_datasets(void) {
+    printf("datasets:\n");
+    for (int i = 0; i < dc_manifest_count(); i++) {
+        const dc_manifest_dataset *d = dc_manifest_get(i);
+        printf("  %-10s %s\n  %-10s %s (%s); %d file(s) pinned with SHA-256%s\n", d->name, d->title, "", d->base_url,
+               d->license, d->n_files, d->listing ? ", others checked against the server's SHA256SUMS.txt" : "");
+    }
+}
+
+#if DC_HAVE_DOWNLOAD
+#include <curl/curl.h>
+
+#include "fetch_zip.h"
 
 typedef struct fentry {
     char path[512];
@@ -265,14 +278,106 @@ static int read_listing(const dc_manifest_dataset *d, const char *file, fentry *
     return bad;
 }
 
-static void list_datasets(void) {
-    printf("datasets:\n");
-    for (int i = 0; i < dc_manifest_count(); i++) {
-        const dc_manifest_dataset *d = dc_manifest_get(i);
-        printf("  %-10s %s\n  %-10s %s (%s); %d file(s) pinned with SHA-256%s\n", d->name, d->title, "", d->base_url,
-               d->license, d->n_files, d->listing ? ", others checked against the server's SHA256SUMS.txt" : "");
+/* Download (or find present) every wanted file of d from base into out, verify each, unpack
+ * the archive, and say which `dynacl prepare` command reads the folder. Returns the exit status. */
+static int fetch_dataset(const dc_manifest_dataset *d, const char *base, const char *out, const char *only,
+                         int retries, int quiet, int no_unzip) {
+    if (dc_mkdirs(out) != DC_OK) return dc_tool_fail("fetch-data", "creating the output folder");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "dynacl fetch-data: libcurl initialisation failed\n");
+        return 1;
     }
+    printf("fetching %s from %s into %s\n", d->name, base, out);
+    fentry *v = NULL;
+    int n = 0, cap = 0, rc = 0;
+    if (d->listing) { /* the server's list of files and checksums, fetched fresh */
+        fentry le;
+        memset(&le, 0, sizeof le);
+        snprintf(le.path, sizeof le.path, "%s", d->listing);
+        le.bytes = -1;
+        char dest[4096];
+        snprintf(dest, sizeof dest, "%s/%s", out, d->listing);
+        unlink(dest);
+        char part[4200];
+        snprintf(part, sizeof part, "%s.part", dest);
+        unlink(part);
+        vkind how;
+        int skipped;
+        if (fetch_one(base, &le, dest, retries, 1, 0, &how, &skipped) || read_listing(d, dest, &v, &n, &cap)) {
+            rc = 1;
+            goto done;
+        }
+        printf("%s: the server's list of files and checksums; %d file(s) of the dataset listed\n", d->listing, n);
+    }
+    for (int i = 0; i < d->n_files; i++) { /* pinned files: always included, checksums from the repository */
+        int k = add_entry(&v, &n, &cap, d->files[i].path);
+        if (k < 0) {
+            rc = dc_tool_fail("fetch-data", "out of memory");
+            goto done;
+        }
+        if (d->files[i].sha256) snprintf(v[k].pinned, sizeof v[k].pinned, "%s", d->files[i].sha256);
+        v[k].bytes = d->files[i].bytes;
+        if (v[k].pinned[0] && v[k].listed[0] && strcmp(v[k].pinned, v[k].listed) != 0) {
+            fprintf(stderr, "dynacl fetch-data: %s: the repository manifest (%s) and the server's %s (%s) disagree; "
+                            "not downloading\n", v[k].path, v[k].pinned, d->listing, v[k].listed);
+            rc = 1;
+            goto done;
+        }
+    }
+    int n_wanted = 0, fetched = 0, present = 0, by[3] = {0, 0, 0};
+    for (int i = 0; i < n; i++) n_wanted += wanted(only, v[i].path);
+    if (n_wanted == 0) {
+        fprintf(stderr, "dynacl fetch-data: no file of %s matches --only '%s'\n", d->name, only ? only : "");
+        rc = 2;
+        goto done;
+    }
+    for (int i = 0, k = 0; i < n; i++) {
+        if (!wanted(only, v[i].path)) continue;
+        char dest[4096];
+        snprintf(dest, sizeof dest, "%s/%s", out, v[i].path);
+        char *slash = strrchr(dest, '/');
+        *slash = '\0';
+        if (dc_mkdirs(dest) != DC_OK) {
+            rc = dc_tool_fail("fetch-data", v[i].path);
+            break;
+        }
+        *slash = '/';
+        if (!quiet) fprintf(stderr, "[%d/%d] %s\n", ++k, n_wanted, v[i].path);
+        vkind how;
+        int skipped;
+        if (fetch_one(base, &v[i], dest, retries, quiet, 1, &how, &skipped)) {
+            rc = 1;
+            break;
+        }
+        by[how]++;
+        if (skipped) present++;
+        else fetched++;
+    }
+    printf("%s: %d downloaded, %d already present; SHA-256 checked against the repository manifest: %d, against the "
+           "server's list: %d, not verified: %d\n", d->name, fetched, present, by[V_PINNED], by[V_LISTED], by[V_NONE]);
+    if (rc == 0 && d->unzip && !no_unzip && wanted(only, d->unzip)) {
+        char zip[4096];
+        int64_t nf = 0;
+        snprintf(zip, sizeof zip, "%s/%s", out, d->unzip);
+        if (dc_zip_extract(zip, out, &nf) != DC_OK) {
+            rc = dc_tool_fail("fetch-data", "extracting the archive");
+            goto done;
+        }
+        printf("extracted %lld files from %s into %s\n", (long long)nf, d->unzip, out);
+    }
+    if (rc == 0) {
+        char cmd[4096];
+        const char *at = strstr(d->prepare, "{out}");
+        if (at) snprintf(cmd, sizeof cmd, "%.*s%s%s", (int)(at - d->prepare), d->prepare, out, at + 5);
+        else snprintf(cmd, sizeof cmd, "%s", d->prepare);
+        printf("next: %s\n", cmd);
+    }
+done:
+    free(v);
+    curl_global_cleanup();
+    return rc;
 }
+#endif /* DC_HAVE_DOWNLOAD */
 
 int cmd_fetch(int argc, char **argv) {
     const char *synopsis = "harth|afdb|sleep-edf|mitdb --out DIR [options]";
@@ -321,98 +426,13 @@ int cmd_fetch(int argc, char **argv) {
         return 2;
     }
     snprintf(base, sizeof base, "%s%s", b, bl && b[bl - 1] == '/' ? "" : "/");
-    if (dc_mkdirs(out) != DC_OK) return dc_tool_fail("fetch-data", "creating the output folder");
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "dynacl fetch-data: libcurl initialisation failed\n");
-        return 1;
-    }
-    printf("fetching %s from %s into %s\n", d->name, base, out);
-    fentry *v = NULL;
-    int n = 0, cap = 0, rc = 0;
-    if (d->listing) { /* the server's list of files and checksums, fetched fresh */
-        fentry le;
-        memset(&le, 0, sizeof le);
-        snprintf(le.path, sizeof le.path, "%s", d->listing);
-        le.bytes = -1;
-        char dest[4096];
-        snprintf(dest, sizeof dest, "%s/%s", out, d->listing);
-        unlink(dest);
-        char part[4200];
-        snprintf(part, sizeof part, "%s.part", dest);
-        unlink(part);
-        vkind how;
-        int skipped;
-        if (fetch_one(base, &le, dest, (int)retries, 1, 0, &how, &skipped) || read_listing(d, dest, &v, &n, &cap)) {
-            rc = 1;
-            goto done;
-        }
-        printf("%s: the server's list of files and checksums; %d file(s) of the dataset listed\n", d->listing, n);
-    }
-    for (int i = 0; i < d->n_files; i++) { /* pinned files: always included, checksums from the repository */
-        int k = add_entry(&v, &n, &cap, d->files[i].path);
-        if (k < 0) {
-            rc = dc_tool_fail("fetch-data", "out of memory");
-            goto done;
-        }
-        if (d->files[i].sha256) snprintf(v[k].pinned, sizeof v[k].pinned, "%s", d->files[i].sha256);
-        v[k].bytes = d->files[i].bytes;
-        if (v[k].pinned[0] && v[k].listed[0] && strcmp(v[k].pinned, v[k].listed) != 0) {
-            fprintf(stderr, "dynacl fetch-data: %s: the repository manifest (%s) and the server's %s (%s) disagree; "
-                            "not downloading\n", v[k].path, v[k].pinned, d->listing, v[k].listed);
-            rc = 1;
-            goto done;
-        }
-    }
-    int n_wanted = 0, fetched = 0, present = 0, by[3] = {0, 0, 0};
-    for (int i = 0; i < n; i++) n_wanted += wanted(only, v[i].path);
-    if (n_wanted == 0) {
-        fprintf(stderr, "dynacl fetch-data: no file of %s matches --only '%s'\n", d->name, only ? only : "");
-        rc = 2;
-        goto done;
-    }
-    for (int i = 0, k = 0; i < n; i++) {
-        if (!wanted(only, v[i].path)) continue;
-        char dest[4096];
-        snprintf(dest, sizeof dest, "%s/%s", out, v[i].path);
-        char *slash = strrchr(dest, '/');
-        *slash = '\0';
-        if (dc_mkdirs(dest) != DC_OK) {
-            rc = dc_tool_fail("fetch-data", v[i].path);
-            break;
-        }
-        *slash = '/';
-        if (!quiet) fprintf(stderr, "[%d/%d] %s\n", ++k, n_wanted, v[i].path);
-        vkind how;
-        int skipped;
-        if (fetch_one(base, &v[i], dest, (int)retries, quiet, 1, &how, &skipped)) {
-            rc = 1;
-            break;
-        }
-        by[how]++;
-        if (skipped) present++;
-        else fetched++;
-    }
-    printf("%s: %d downloaded, %d already present; SHA-256 checked against the repository manifest: %d, against the "
-           "server's list: %d, not verified: %d\n", d->name, fetched, present, by[V_PINNED], by[V_LISTED], by[V_NONE]);
-    if (rc == 0 && d->unzip && !no_unzip && wanted(only, d->unzip)) {
-        char zip[4096];
-        int64_t nf = 0;
-        snprintf(zip, sizeof zip, "%s/%s", out, d->unzip);
-        if (dc_zip_extract(zip, out, &nf) != DC_OK) {
-            rc = dc_tool_fail("fetch-data", "extracting the archive");
-            goto done;
-        }
-        printf("extracted %lld files from %s into %s\n", (long long)nf, d->unzip, out);
-    }
-    if (rc == 0) {
-        char cmd[4096];
-        const char *at = strstr(d->prepare, "{out}");
-        if (at) snprintf(cmd, sizeof cmd, "%.*s%s%s", (int)(at - d->prepare), d->prepare, out, at + 5);
-        else snprintf(cmd, sizeof cmd, "%s", d->prepare);
-        printf("next: %s\n", cmd);
-    }
-done:
-    free(v);
-    curl_global_cleanup();
-    return rc;
+#if DC_HAVE_DOWNLOAD
+    return fetch_dataset(d, base, out, only, (int)retries, quiet, no_unzip);
+#else
+    fprintf(stderr, "dynacl fetch-data: this dynacl was built without download support, which needs libcurl and "
+                    "zlib at build time (apt-get install libcurl4-openssl-dev zlib1g-dev, then configure with "
+                    "DC_FETCH=AUTO or ON and rebuild). The files of %s can be downloaded by hand from %s\n",
+            d->name, base);
+    return 1;
+#endif
 }

@@ -5,6 +5,7 @@
 
 #include "dc/dc.h"
 #include "eval_tools.h"
+#include "plot_png.h"
 #include "tool_common.h"
 
 typedef struct panel_csv {

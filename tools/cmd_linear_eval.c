@@ -1,5 +1,5 @@
 /* cmd_linear_eval.c: `dynacl linear-eval`: the paper's linear evaluation of a frozen encoder
- * (SPEC 7.1) over several probe seeds: per-seed scores, mean +- population std of the
+ * (docs/METHOD.md §7.1) over several probe seeds: per-seed scores, mean +- population std of the
  * 2-decimal values, the confusion matrix, and a JSON record for `dynacl report`. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -121,17 +121,19 @@ int cmd_linear_eval(int argc, char **argv) {
     const dc_opt opts[] = {
         {"checkpoint", OPT_STR, &ckpt, "encoder checkpoint (.safetensors), or 'random' for an untrained encoder"},
         {"data", OPT_STR, &data, "prepared dataset folder, or 'synthetic'"},
-        {"runs", OPT_INT, &runs, "probe runs (default 5: seeds 42, 53, 64, 75, 86; SPEC 9.13)"},
+        {"runs", OPT_INT, &runs, "probe runs (default 5: seeds 42, 53, 64, 75, 86; docs/METHOD.md §9 item 13)"},
         {"seeds", OPT_STR, &seeds_s, "probe seeds, comma-separated (overrides --runs)"},
         {"seed", OPT_INT, &seed, "with --checkpoint random: the encoder's seed (default: each run's seed)"},
         {"epochs", OPT_INT, &epochs, "probe epochs (default 50)"},
         {"batch", OPT_INT, &batch, "training batch in sequences, shuffled, drop_last (default 8)"},
         {"test-batch", OPT_INT, &test_batch, "test batch in sequences, drop_last (default 8)"},
         {"lr", OPT_DBL, &lr, "Adam learning rate (default 1e-3, no weight decay)"},
-        {"protocol", OPT_STR, &protocol_s, "authors (default) | corrected (SPEC 0)"},
-        {"bn", OPT_STR, &bn, "train | eval: encoder BatchNorm while the probe trains (authors: train, SPEC 9.14)"},
-        {"sampler", OPT_STR, &sampler, "shuffle (default) | sequential (SPEC 9.12)"},
-        {"exclude-class", OPT_STR, &exclude, "drop a class (name or index), e.g. ECG's N (SPEC 9.15; default none)"},
+        {"protocol", OPT_STR, &protocol_s, "authors (default) | corrected (docs/METHOD.md §0)"},
+        {"bn", OPT_STR, &bn,
+         "train | eval: encoder BatchNorm while the probe trains (authors: train; docs/METHOD.md §9 item 14)"},
+        {"sampler", OPT_STR, &sampler, "shuffle (default) | sequential (docs/METHOD.md §9 item 12)"},
+        {"exclude-class", OPT_STR, &exclude,
+         "drop a class (name or index), e.g. ECG's N (default none; docs/METHOD.md §9 item 15)"},
         {"method", OPT_STR, &method_s, "method name for the report (default: from the checkpoint)"},
         {"embeddings", OPT_STR, &ztr_p, "instead of a model: training embeddings .npy float32 (N, T, F) or (N, F)"},
         {"labels", OPT_STR, &ytr_p, "with --embeddings: int32/int64 .npy (N, T) or (N); -1 = unlabelled"},
@@ -272,7 +274,7 @@ int cmd_linear_eval(int argc, char **argv) {
     printf("\nmean ± std over %d run%s: accuracy %.2f±%.2f %%, F1 weighted %.2f±%.2f, precision macro %.2f±%.2f, "
            "recall macro %.2f±%.2f", ns, ns > 1 ? "s" : "", mu[0], sd[0], mu[1], sd[1], mu[2], sd[2], mu[3], sd[3]);
     if (corr) printf(",\n  F1 macro %.2f±%.2f, precision weighted %.2f±%.2f, recall weighted %.2f±%.2f", mu[4], sd[4], mu[5], sd[5], mu[6], sd[6]);
-    printf("\n(population std of the per-seed values rounded to 2 decimals, SPEC 7.1)\n\n");
+    printf("\n(population std of the per-seed values rounded to 2 decimals, docs/METHOD.md §7.1)\n\n");
     print_confusion(&total, &ds, res[0].class_of);
     if (out) {
         cJSON *o_ = cJSON_CreateObject(), *cls, *rs, *sm;

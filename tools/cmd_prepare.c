@@ -1,5 +1,5 @@
 /* cmd_prepare.c: `dynacl prepare harth|ecg|sleepeeg`: raw public files -> a prepared
- * dataset folder (SPEC 1), with progress, Ctrl-C handling (nothing is left under the output
+ * dataset folder (docs/METHOD.md §1), with progress, Ctrl-C handling (nothing is left under the output
  * name) and a summary of instances per class, per split and per subject.
  */
 #include <signal.h>
@@ -9,8 +9,8 @@
 #include <cjson/cJSON.h>
 
 #include "dc/dc.h"
-#include "dc/dc_dataset.h"
-#include "dc/dc_prepare.h"
+#include "data/dc_dataset.h"
+#include "data/dc_prepare.h"
 #include "tool_common.h"
 
 static volatile sig_atomic_t g_interrupted = 0;

@@ -9,7 +9,7 @@
 
 #include "dc/dc.h"
 #include "dc/dc_atomic.h"
-#include "dc/dc_dataset.h"
+#include "data/dc_dataset.h"
 #include "eval/dc_eval.h"
 #include "pretrain_config.h"
 #include "tool_common.h"
@@ -19,7 +19,7 @@ typedef struct ui {
     dc_progress pg;
     int started;
     double first_epoch, last_epoch;
-    dc_cluster_hook ch; /* clustering metrics at every validation (SPEC 5, 7.2) */
+    dc_cluster_hook ch; /* clustering metrics at every validation (docs/METHOD.md §5, §7.2) */
     int cluster;
 } ui;
 
@@ -48,7 +48,7 @@ static void on_progress(void *ud, const dc_train_status *s) {
     dc_progress_update(&u->pg, s->step, msg);
 }
 
-/* TS2Vec / CPC / TNC options (issue 8, SPEC 6); NULL / -1 / NAN mean "not given" */
+/* TS2Vec / CPC / TNC options (issue 8, docs/METHOD.md §6); NULL / -1 / NAN mean "not given" */
 typedef struct baseline_args {
     const char *ts2vec_alignment;
     int64_t ts2vec_max_len, cpc_window, tnc_window, tnc_mc, tnc_tc;
@@ -56,7 +56,7 @@ typedef struct baseline_args {
 } baseline_args;
 static const baseline_args k_baseline_unset = {NULL, -1, -1, -1, -1, -1, NAN};
 
-/* InfoTS / CoST options (issue 9, SPEC 6.2, 6.5); NULL / -1 / NAN mean "not given" */
+/* InfoTS / CoST options (issue 9, docs/METHOD.md §6.2, §6.5); NULL / -1 / NAN mean "not given" */
 typedef struct issue9_args {
     const char *infots_local, *cost_key;
     double infots_tau_global, infots_tau_local;
@@ -103,7 +103,7 @@ static int resolve_issue9(const issue9_args *b, dc_model_config *m) {
            pick(b->cost_key, "self", "momentum", "--cost-key-encoder", &m->cost_key_encoder);
 }
 
-/* Resolve defaults against the dataset (SPEC 4.5, 9). Returns 0 after printing an error. */
+/* Resolve defaults against the dataset (docs/METHOD.md §4.5, §9). Returns 0 after printing an error. */
 static int resolve(const args *a, const dc_dataset *ds, pretrain_config *c) {
     memset(c, 0, sizeof *c);
     const char *protocol = a->protocol ? a->protocol : "authors";
@@ -127,7 +127,7 @@ static int resolve(const args *a, const dc_dataset *ds, pretrain_config *c) {
     t->epochs = a->epochs > 0 ? a->epochs : (!strcmp(ds->name, "synthetic") ? 50 : 500);
     if (a->batch > 0) t->batch = a->batch;
     if (!isnan(a->lr)) t->lr = a->lr;
-    t->weight_decay = !isnan(a->wd) ? a->wd : (corrected ? 0.0 : 0.01); /* SPEC 9.8 */
+    t->weight_decay = !isnan(a->wd) ? a->wd : (corrected ? 0.0 : 0.01); /* docs/METHOD.md §9 item 8 */
     int seq = 0;
     if (!pick(a->sampler, "shuffle", "sequential", "--sampler", &seq)) return 0;
     t->sampler = seq ? DC_SAMPLER_SEQUENTIAL : DC_SAMPLER_SHUFFLE;
@@ -162,7 +162,7 @@ int cmd_pretrain(int argc, char **argv) {
         {"data", OPT_STR, &a.data, "prepared dataset folder (default: the embedded synthetic dataset)"},
         {"backend", OPT_STR, &a.backend, "cpu | cpu-ref | cuda[:N] | opencl[:N] (default cpu)"},
         {"out", OPT_STR, &a.out, "run folder (default runs/<model>-<dataset>-s<seed>)"},
-        {"protocol", OPT_STR, &a.protocol, "authors (default: the authors' code) | corrected (SPEC 0)"},
+        {"protocol", OPT_STR, &a.protocol, "authors (default: the authors' code) | corrected (docs/METHOD.md §0)"},
         {"epochs", OPT_INT, &a.epochs, "epochs (default 500; 50 on the synthetic dataset)"},
         {"batch", OPT_INT, &a.batch, "sequences per step (default 8)"},
         {"lr", OPT_DBL, &a.lr, "AdamW learning rate (default 1e-3)"},
@@ -185,7 +185,7 @@ int cmd_pretrain(int argc, char **argv) {
         {"data-on-device", OPT_STR, &a.device_data, "auto | on | off: keep the dataset on the device"},
         {"resume", OPT_STR, &a.resume, "continue the run in this folder from its last checkpoint"},
         {"force", OPT_FLAG, &a.force, "replace a run already in --out"},
-        /* baselines (issue 8, SPEC 6.1, 6.3, 6.4) */
+        /* baselines (issue 8, docs/METHOD.md §6.1, §6.3, §6.4) */
         {"ts2vec-alignment", OPT_STR, &a.bl.ts2vec_alignment, "ts2vec views: pad (authors: end-padding) | overlap (corrected)"},
         {"ts2vec-max-len", OPT_INT, &a.bl.ts2vec_max_len, "ts2vec maximum training length (default 500)"},
         {"cpc-window", OPT_INT, &a.bl.cpc_window, "cpc GRU context steps from T/2 (default 5)"},
@@ -193,7 +193,7 @@ int cmd_pretrain(int argc, char **argv) {
         {"tnc-mc", OPT_INT, &a.bl.tnc_mc, "tnc Monte-Carlo size (default 20)"},
         {"tnc-weight", OPT_DBL, &a.bl.tnc_weight, "tnc W_TNC, weight of non-neighbours as positives (default 0.1)"},
         {"tnc-tc", OPT_INT, &a.bl.tnc_tc, "tnc Tc, the centres' clipping bound (sequence_sample: HARTH/ECG 119, SleepEEG 300; 0 = T)"},
-        /* InfoTS, CoST (issue 9, SPEC 6.2, 6.5) */
+        /* InfoTS, CoST (issue 9, docs/METHOD.md §6.2, §6.5) */
         {"infots-local", OPT_STR, &a.i9.infots_local, "infots local InfoNCE over the first (authors) | all (corrected) sequences"},
         {"infots-tau-global", OPT_DBL, &a.i9.infots_tau_global, "infots global temperature (authors 1.0, corrected 2.0)"},
         {"infots-tau-local", OPT_DBL, &a.i9.infots_tau_local, "infots local temperature (authors 1.0, corrected 0.1)"},
@@ -282,7 +282,8 @@ int cmd_pretrain(int argc, char **argv) {
     }
     printf("mean loss: first epoch %.5f -> last epoch %.5f (%s)\n", u.first_epoch, u.last_epoch,
            u.last_epoch < u.first_epoch ? "falling" : "not falling");
-    if (u.cluster && u.ch.has_best) /* the authors' end-of-run line: the best-J triple "DBI CH SS" (SPEC 5) */
+    /* the authors' end-of-run line: the best-J triple "DBI CH SS" (docs/METHOD.md §5) */
+    if (u.cluster && u.ch.has_best)
         printf("best J %.4f at epoch %lld | %.4f %.4f %.4f\n", u.ch.best.j, (long long)u.ch.best_epoch, u.ch.best.dbi,
                u.ch.best.ch, u.ch.best.ss);
     printf("wrote %s/model.safetensors, %s/metrics.jsonl, %s/config.json\n", run_dir, run_dir, run_dir);

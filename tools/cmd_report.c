@@ -7,6 +7,7 @@
 #include "dc/dc.h"
 #include "dc/dc_atomic.h"
 #include "eval_tools.h"
+#include "report.h"
 #include "tool_common.h"
 
 int cmd_report(int argc, char **argv) {

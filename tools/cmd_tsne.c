@@ -1,5 +1,5 @@
 /* cmd_tsne.c: `dynacl tsne`: a 2-D Barnes-Hut t-SNE of the balanced test subset's eval-mode
- * embeddings (SPEC 7.3) or of given embeddings, written as a PNG scatter plot (one colour per
+ * embeddings (docs/METHOD.md §7.3) or of given embeddings, written as a PNG scatter plot (one colour per
  * class, legend) and a CSV of the coordinates that `dynacl figure` composes into a grid. */
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +7,7 @@
 #include "dc/dc.h"
 #include "dc/dc_npy.h"
 #include "eval_tools.h"
+#include "plot_png.h"
 #include "tool_common.h"
 
 static int write_csv(const char *path, const char *method, const char *dataset, const char *protocol, int n_classes,
@@ -46,7 +47,7 @@ int cmd_tsne(int argc, char **argv) {
         {"iters", OPT_INT, &iters, "iterations (default 1000)"},
         {"angle", OPT_DBL, &angle, "Barnes-Hut angle (default 0.5)"},
         {"max-points", OPT_INT, &max_points, "plot at most this many points (a seeded random sample; 0 = all)"},
-        {"no-standardize", OPT_FLAG, &raw, "skip the per-feature z-score (SPEC 7.3 standardises)"},
+        {"no-standardize", OPT_FLAG, &raw, "skip the per-feature z-score (docs/METHOD.md §7.3 standardises)"},
         {"backend", OPT_STR, &backend, "backend for the encoder (default cpu)"},
         {0},
     };

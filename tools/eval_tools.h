@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dc/dc_dataset.h"
+#include "data/dc_dataset.h"
 #include "eval/dc_eval.h"
 
 /* NULL or "synthetic": the embedded synthetic dataset; else a prepared folder. 0 + message on error. */

@@ -1,5 +1,5 @@
 /* pretrain_config.c: config.json of a run: every resolved option, the protocol, and each
- * protocol switch (SPEC 0, 9) under "flags", so a run is reproducible from its folder. */
+ * protocol switch (docs/METHOD.md §0, §9) under "flags", so a run is reproducible from its folder. */
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdio.h>

@@ -18,7 +18,7 @@ usage: tools/reproduce.sh harth|sleepeeg|ecg|synthetic [--quick] [options]
   --out DIR           output folder (default out/reproduce-DATASET[-quick])
   --backend NAME      cpu | cuda[:N] | opencl[:N] (default cpu)
   --methods LIST      comma-separated methods (default: every one `dynacl pretrain` offers)
-  --seeds LIST        comma-separated pretraining seeds (default per dataset, SPEC 5)
+  --seeds LIST        comma-separated pretraining seeds (default per dataset, docs/METHOD.md §5)
   --epochs N          pretraining epochs (overrides the default)
   --bin PATH          the dynacl program (default build/dynacl)
 
@@ -79,7 +79,7 @@ run() { echo "+ $*" >> "$LOG"; "$@" >> "$LOG" 2>&1 || { echo "reproduce.sh: fail
 # ---- settings -------------------------------------------------------------------------------
 if [ -z "$SEEDS" ]; then
     if [ $QUICK = 1 ]; then SEEDS="42,53"
-    elif [ "$DATASET" = ecg ]; then SEEDS="42,53,64,75"      # the ECG config's seeds (SPEC 5)
+    elif [ "$DATASET" = ecg ]; then SEEDS="42,53,64,75"      # the ECG config's seeds (docs/METHOD.md §5)
     else SEEDS="42,53,64,75,86"; fi
 fi
 SEEDS=${SEEDS//,/ }
@@ -143,7 +143,8 @@ for P in $PROTOCOLS; do
             fi
         done
     done
-    for S in $SEEDS; do   # "Random Init.": an untrained encoder seeded S through the same protocol (SPEC 9.17)
+    # "Random Init.": an untrained encoder seeded S through the same protocol (docs/METHOD.md §9 item 17)
+    for S in $SEEDS; do
         R=$RUNS/random-s$S
         mkdir -p "$R"
         say "[$P] Random Init. seed $S"

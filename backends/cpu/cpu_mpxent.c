@@ -1,4 +1,4 @@
-/* cpu_mpxent.c: the MP-Xent loss (SPEC section 3) with its gradient, in one kernel.
+/* cpu_mpxent.c: the MP-Xent loss (docs/METHOD.md §3) with its gradient, in one kernel.
  *
  * Notation: zh = rows normalised by max(||z||, eps); E_rc = exp(zh_r.zh_c / tau) for r != c
  * and E_cc = 0; C_c = sum_r E_rc (column sums); l_j = E_{j+1,j}. Anchors are the rows whose
@@ -9,7 +9,7 @@
  *   L = mean_a (log den_a - log num_a)
  *
  * cpu_mpxent_ref follows these sums literally in double, building dL/dE entry by entry
- * (SPEC 3.5). cpu_mpxent_fast uses the structure of that matrix: every entry of column c
+ * (docs/METHOD.md §3.5). cpu_mpxent_fast uses the structure of that matrix: every entry of column c
  * gets w_c = sum of 1/den over anchors whose denominator holds column c, plus corrections
  * sub_j on the sub-diagonal (j+1, j). With S symmetric,
  *   dL/dzh = W zh,  W_rc = (w_r + w_c) E_rc / tau  (+ sub_j E_{j+1,j} / tau at (j+1,j), (j,j+1)),

@@ -1,4 +1,4 @@
-/* ocl_mpxent.c: MP-Xent (SPEC 3) and its fused gradient on the device: normalise rows,
+/* ocl_mpxent.c: MP-Xent (docs/METHOD.md §3) and its fused gradient on the device: normalise rows,
  * S = zh zh^T (GEMM), E = exp((S - 1) / tau) with two-level column sums, per-anchor terms and
  * weights, the loss as a two-level sum, then W in place of E, dzh = W zh (GEMM) and the
  * normalisation's backward. Same math as backends/cpu/cpu_mpxent.c (see kernels/mpxent.cl).

@@ -252,7 +252,7 @@ static dc_status ocl_sync(dc_backend *be) {
     return DC_OK;
 }
 
-static const dc_backend_vtbl opencl_vtbl = {
+static const dc_backend_vtbl ocl_vtbl = {
     .abi_version = DC_BACKEND_ABI,
     .name = "opencl",
     .device_count = ocl_device_count,
@@ -281,4 +281,4 @@ static const dc_backend_vtbl opencl_vtbl = {
     },
 };
 
-const dc_backend_vtbl *dc_backend_opencl_vtbl(void) { return &opencl_vtbl; }
+const dc_backend_vtbl *dc_backend_opencl_vtbl(void) { return &ocl_vtbl; }

@@ -1,6 +1,7 @@
 /* backend.c: the backend registry, opening backends by name, buffers and the checked
  * kernel dispatch. It knows backends only through their vtables (dc_backend_impl.h);
- * which ones are compiled in comes from the generated dc_config.h.
+ * which ones are compiled in, and their priorities, come from the generated dc_config.h
+ * (one dc_add_backend() call per backend folder).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,27 +10,18 @@
 #include "dc_config.h"
 #include "dc_internal.h"
 
-/* Each backend folder exports one vtable getter. GPUs first: the default is the first
- * kind with a device. */
-const dc_backend_vtbl *dc_backend_cpu_vtbl(void);
-const dc_backend_vtbl *dc_backend_cpu_ref_vtbl(void);
-#if DC_HAVE_CUDA
-const dc_backend_vtbl *dc_backend_cuda_vtbl(void);
-#endif
-#if DC_HAVE_OPENCL
-const dc_backend_vtbl *dc_backend_opencl_vtbl(void);
-#endif
+/* Each backend folder exports one vtable getter per kind. */
+#define DC_DECLARE_KIND(id, priority) const dc_backend_vtbl *dc_backend_##id##_vtbl(void);
+DC_BACKEND_KINDS(DC_DECLARE_KIND)
+#undef DC_DECLARE_KIND
 
+/* Highest priority first (the generated list is sorted): the default backend is the first
+ * kind with a device. */
 typedef const dc_backend_vtbl *(*vtbl_getter)(void);
 static const vtbl_getter g_kinds[] = {
-#if DC_HAVE_CUDA
-    dc_backend_cuda_vtbl,
-#endif
-#if DC_HAVE_OPENCL
-    dc_backend_opencl_vtbl,
-#endif
-    dc_backend_cpu_vtbl,
-    dc_backend_cpu_ref_vtbl,
+#define DC_KIND_GETTER(id, priority) dc_backend_##id##_vtbl,
+    DC_BACKEND_KINDS(DC_KIND_GETTER)
+#undef DC_KIND_GETTER
 };
 #define N_KINDS ((int)(sizeof g_kinds / sizeof g_kinds[0]))
 
@@ -127,16 +119,15 @@ dc_backend *dc_backend_new(const char *spec) {
 }
 
 dc_backend *dc_backend_default(void) {
-    /* a GPU when there is one; OpenCL only on request, since PoCL's CPU device is slower
-     * than the native CPU backend */
-    for (int k = 0; k < N_KINDS; k++) {
-        const char *name = g_kinds[k]()->name;
-        if (!strcmp(name, "cuda") && dc_backend_kind_devices(k, NULL, 0) > 0) {
-            dc_backend *be = dc_backend_new(name);
+    /* the available kind of highest priority: a GPU when there is one, else the native CPU
+     * backend (OpenCL ranks below it, since PoCL's CPU device is slower) */
+    for (int k = 0; k < N_KINDS; k++)
+        if (dc_backend_kind_devices(k, NULL, 0) > 0) {
+            dc_backend *be = dc_backend_new(g_kinds[k]()->name);
             if (be) return be;
         }
-    }
-    return dc_backend_new("cpu");
+    dc_fail(DC_ERR_BACKEND, "no backend has a device");
+    return NULL;
 }
 
 void dc_backend_free(dc_backend *be) {
@@ -191,7 +182,25 @@ void dc_args_init(dc_kernel_args *a, dc_op op) {
     a->op = op;
 }
 
+/* The call must match the op's declaration in dc_ops.def: a kernel with a wrong count of
+ * tensors would read past what it was given (or ignore what it was meant to write). */
+static dc_status check_arity(const dc_backend *be, const dc_kernel_args *a) {
+    int n_in, n_out;
+    if (!dc_op_arity(a->op, &n_in, &n_out)) return dc_fail(DC_ERR_ARG, "dispatch: unknown op %d", (int)a->op);
+    if (n_in == 0 && n_out == 0)
+        return dc_fail(DC_ERR_ARG, "%s: a builder-only op has no kernel to run on %s", dc_op_name(a->op), be->name);
+    if (a->n_in != n_in || a->n_out != n_out)
+        return dc_fail(DC_ERR_ARG, "%s: kernel called with %d input(s) and %d output(s) on %s; dc_ops.def declares "
+                                   "%d and %d", dc_op_name(a->op), a->n_in, a->n_out, be->name, n_in, n_out);
+    for (int i = 0; i < n_in; i++)
+        if (!a->in[i]) return dc_fail(DC_ERR_ARG, "%s: input %d is NULL", dc_op_name(a->op), i);
+    if (n_out > 0 && !a->out[0]) return dc_fail(DC_ERR_ARG, "%s: output 0 is NULL", dc_op_name(a->op));
+    return DC_OK;
+}
+
 dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a) {
+    dc_status st = check_arity(be, a);
+    if (st != DC_OK) return st;
     dc_kernel_fn fn = be->vt->kernels[a->op];
     /* the dtype that decides support: first float input/output */
     dc_dtype dt = a->n_out ? a->out[0]->dtype : DC_F32;
@@ -204,14 +213,14 @@ dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a) {
         return dc_fail(DC_ERR_UNSUPPORTED, "%s: not supported for %s on backend %s", dc_op_name(a->op),
                        dc_dtype_name(dt), be->name);
     for (int i = 0; i < a->n_in; i++)
-        if (a->in[i] && a->in[i]->buf->be != be)
+        if (a->in[i]->buf->be != be)
             return dc_fail(DC_ERR_BACKEND, "%s: input %d lives on backend %s, not %s", dc_op_name(a->op), i,
                            a->in[i]->buf->be->name, be->name);
     for (int i = 0; i < a->n_out; i++)
         if (a->out[i] && a->out[i]->buf->be != be)
             return dc_fail(DC_ERR_BACKEND, "%s: output %d lives on backend %s, not %s", dc_op_name(a->op), i,
                            a->out[i]->buf->be->name, be->name);
-    dc_status st = fn(be, a);
+    st = fn(be, a);
     if (st != DC_OK && dc_last_status() == DC_OK)
         dc_fail(st, "%s: kernel failed on %s", dc_op_name(a->op), be->name);
     return st;

@@ -53,7 +53,12 @@ struct dc_ctx {
     size_t bytes_live, bytes_pooled;
 };
 
+/* context.c: struct memory from the arena (zeroed, 16-byte aligned); a buffer of at least
+ * `bytes` for a new tensor, from the pool or the backend, owned by ctx's live list. */
 void *dc_arena_alloc(dc_ctx *ctx, size_t bytes);
+dc_buffer *dc_ctx_buffer(dc_ctx *ctx, size_t bytes);
+/* Grow *arr (of *cap elements of elem bytes) to hold need elements; 0 when out of memory. */
+int dc_grow_array(void **arr, int64_t *cap, int64_t need, size_t elem);
 /* A tensor struct in ctx without storage (views fill buf/offset). */
 dc_tensor *dc_tensor_struct_new(dc_ctx *ctx, dc_dtype dt, int ndim, const int64_t *shape);
 void dc_tensor_set_contiguous_strides(dc_tensor *t);

@@ -1,9 +1,13 @@
-/* error.c: thread-local last-error state behind dc_fail/dc_last_error. */
+/* error.c: thread-local last-error state behind dc_fail/dc_last_error, and the report of a
+ * broken internal invariant (DC_ASSERT). */
 #include "dc/dc_status.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+void dc_internal_assert_fail(const char *expr, const char *file, int line);
 
 #define DC_ERRMSG_MAX 1024
 
@@ -56,4 +60,9 @@ dc_status dc_fail_prefix(const char *fmt, ...) {
     snprintf(g_msg, sizeof g_msg, "%s: %s", prefix, old);
     if (g_status == DC_OK) g_status = DC_ERR_ARG;
     return g_status;
+}
+
+void dc_internal_assert_fail(const char *expr, const char *file, int line) {
+    fprintf(stderr, "dynacl internal error: %s (%s:%d)\n", expr, file, line);
+    abort(); /* invariant violated inside the library: a bug, never user input */
 }

@@ -5,15 +5,25 @@
 #include "ops_common.h"
 
 static const char *const g_op_names[] = {
-#define DC_OP(name, nin, diff) #name,
+#define DC_OP(name, n_in, n_out, diff) #name,
 #include "dc/dc_ops.def"
 #undef DC_OP
 };
 static const int g_op_diff[] = {
-#define DC_OP(name, nin, diff) diff,
+#define DC_OP(name, n_in, n_out, diff) diff,
 #include "dc/dc_ops.def"
 #undef DC_OP
 };
+static const signed char g_op_arity[][2] = {
+#define DC_OP(name, n_in, n_out, diff) {n_in, n_out},
+#include "dc/dc_ops.def"
+#undef DC_OP
+};
+/* every declared kernel call fits dc_kernel_args */
+#define DC_OP(name, n_in, n_out, diff)                                                      \
+    _Static_assert(n_in <= DC_MAX_KERNEL_IN && n_out <= DC_MAX_KERNEL_OUT, #name " arity");
+#include "dc/dc_ops.def"
+#undef DC_OP
 
 const char *dc_op_name(dc_op op) {
     static _Thread_local char lower[DC_OP_COUNT][24];
@@ -28,6 +38,13 @@ const char *dc_op_name(dc_op op) {
 }
 
 int dc_op_differentiable(dc_op op) { return ((int)op >= 0 && op < DC_OP_COUNT) ? g_op_diff[op] : 0; }
+
+int dc_op_arity(dc_op op, int *n_in, int *n_out) {
+    int ok = (int)op >= 0 && op < DC_OP_COUNT;
+    if (n_in) *n_in = ok ? g_op_arity[op][0] : 0;
+    if (n_out) *n_out = ok ? g_op_arity[op][1] : 0;
+    return ok;
+}
 
 dc_status dc_run_kernel(dc_ctx *ctx, dc_op op, int n_in, const dc_tensor *const *in, int n_out,
                         dc_tensor *const *out, const dc_op_params *p) {

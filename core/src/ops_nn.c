@@ -234,7 +234,7 @@ dc_tensor *dc_mpxent(dc_ctx *ctx, dc_tensor *z, const dc_mpxent_opts *opts) {
     p.f[1] = 1e-12;
     const dc_tensor *in[1] = {zc};
     dc_tensor *out[2] = {loss, dz};
-    if (dc_run_kernel(ctx, op, 1, in, want ? 2 : 1, out, &p) != DC_OK) return NULL;
+    if (dc_run_kernel(ctx, op, 1, in, 2, out, &p) != DC_OK) return NULL;   /* out[1] NULL: loss only */
     dc_node *n = dc_tape_record(ctx, op, loss, 1, &zc, &p);
     if (n) n->aux[0] = dz;
     return loss;

@@ -1,4 +1,4 @@
-/* cost.c: the CoST method (SPEC 6.5): input_fc, trend and seasonal disentanglers, MoCo with a
+/* cost.c: the CoST method (docs/METHOD.md §6.5): input_fc, trend and seasonal disentanglers, MoCo with a
  * key encoder, queue and momentum updates, the frequency-domain season loss, and the
  * protocol switch between the authors' self-keyed frozen encoder and a separate key encoder.
  */

@@ -1,4 +1,4 @@
-/* dc_cost.h: CoST (SPEC 6.5) on the shared encoder, as the authors' baselines/cost.py runs it:
+/* dc_cost.h: CoST (docs/METHOD.md §6.5) on the shared encoder, as the authors' baselines/cost.py runs it:
  * input_fc Linear(D, D) -> the shared FeatureProjector (B, T, 32) -> a trend disentangler
  * (causal Conv1d(32 -> 16) with kernels 1, 2, 4, ..., 128, averaged) and a seasonal one
  * (BandedFourierLayer(32 -> 16): rfft, a complex linear map per frequency, irfft, Dropout 0.1).
@@ -9,7 +9,7 @@
  *     dc_model *m = dc_model_new(&cfg, be, D);     // heads "cost.*" (see below)
  *     dc_tensor *L = dc_model_loss(m, ctx, x, 1, &rng, &terms);
  *
- * Protocols (SPEC 6.5, 9.19): authors passes the encoder as its own key encoder, so the
+ * Protocols (docs/METHOD.md §6.5, §9 item 19): authors passes the encoder as its own key encoder, so the
  * encoder, input_fc and both disentanglers never train (m->encoder_frozen; they live in
  * head_buffers) and only head_q does; their BatchNorm statistics still move with the three
  * train-mode passes per step (x_q, key x_k, query x_k). corrected (cfg.cost_key_encoder)
@@ -55,7 +55,7 @@ dc_tensor *dc_cost_season_loss(dc_ctx *ctx, dc_tensor *sq, dc_tensor *sk);
 /* MoCo: cross-entropy of [q . k, q . queue] / tau with target 0, mean over rows.
  * q, k (B, C); queue (C, K). */
 dc_tensor *dc_cost_moco_loss(dc_ctx *ctx, dc_tensor *q, dc_tensor *k, dc_tensor *queue, double tau);
-/* x_k = jitter(shift(scale(x))), each step applied with probability p (SPEC 6.5): scale by
+/* x_k = jitter(shift(scale(x))), each step applied with probability p (docs/METHOD.md §6.5): scale by
  * (1 + sigma N(0,1)) per feature, shift by sigma N(0,1) per feature, jitter sigma N(0,1) per
  * element. */
 dc_tensor *dc_cost_augment(dc_ctx *ctx, dc_tensor *x, double sigma, double p, dc_rng *rng);

@@ -1,4 +1,4 @@
-/* cpc.c: CPC as adapted in the authors' code (SPEC 6.3): GRU autoregressor and linear
+/* cpc.c: CPC as adapted in the authors' code (docs/METHOD.md §6.3): GRU autoregressor and linear
  * density-ratio estimator composed from core ops (matmul, sigmoid, tanh, gather,
  * cross-entropy), index draws, and the method's heads. */
 #include <math.h>
@@ -128,7 +128,7 @@ static dc_tensor *loss_cpc(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training,
     }
     dc_tensor *L = NULL;
     if (dc_cpc_draw_indices(rng, T, W, idx) == DC_OK) {
-        /* SPEC 6.3: the authors' validation pass leaves the encoder in train mode */
+        /* docs/METHOD.md §6.3: the authors' validation pass leaves the encoder in train mode */
         int enc_train = strcmp(m->cfg.protocol, "authors") ? training : 1;
         dc_tensor *zs = dc_encoder_forward(m->enc, ctx, x, enc_train);
         dc_tensor *h = zs ? dc_gru_last(ctx, dc_slice(ctx, zs, 1, c, W), head(m, ctx, GRU_W_IH), head(m, ctx, GRU_W_HH),

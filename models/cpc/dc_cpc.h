@@ -1,4 +1,4 @@
-/* dc_cpc.h: CPC (SPEC 6.3) on the shared encoder, as the authors' baselines/cpc.py runs it:
+/* dc_cpc.h: CPC (docs/METHOD.md §6.3) on the shared encoder, as the authors' baselines/cpc.py runs it:
  * a GRU(32 -> 32) over the encodings Zs[:, c : c+window] (c = T/2), a linear density-ratio
  * estimator q = W h + b, scores Zs[b, t] . q[b], T/2 negatives drawn with replacement from
  * {0..c-3} U {c+3..T-1} (the same for every row) and the positive c+1, InfoNCE.

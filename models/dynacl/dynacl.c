@@ -45,7 +45,7 @@ static dc_tensor *pseudo_labels(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_tenso
     int64_t N = zf->shape[0];
     if (m->cfg.pseudo_from_embeddings) return dc_pseudo_labels_embeddings(ctx, zf, m->cfg.threshold);
     double thr = m->cfg.threshold;
-    if (thr > 0 && thr < 1) /* SPEC 4.3: the sequential assignments make Y = 1 for any 0 < thr < 1 */
+    if (thr > 0 && thr < 1) /* docs/METHOD.md §4.3: the sequential assignments make Y = 1 for any 0 < thr < 1 */
         return dc_tensor_full(ctx, zf->dtype, 1, &N, 1.0);
     int64_t D = x->shape[x->ndim - 1];
     float *h = malloc((size_t)(N * D) * sizeof *h), *Y = malloc((size_t)N * sizeof *Y);
@@ -115,7 +115,7 @@ static dc_tensor *loss_mpxent_margin(dc_model *m, dc_ctx *ctx, dc_tensor *x, int
     return L;
 }
 
-/* SPEC 5/4.6: DynaCL, DynaCL-M and MP-Xent+MSE validate (ReduceLROnPlateau); the margin-only
+/* docs/METHOD.md §5, §4.6: DynaCL, DynaCL-M and MP-Xent+MSE validate (ReduceLROnPlateau); the margin-only
  * ablation script has no validation pass. */
 const dc_model_vtbl dc_dynacl_vtbl = {"dynacl", loss_dynacl, 1, NULL};
 const dc_model_vtbl dc_dynacl_m_vtbl = {"dynacl-m", loss_dynacl_m, 1, NULL};

@@ -1,4 +1,4 @@
-/* margin.c: DynaCL-M's pieces (SPEC 4): feature masking, the random projector, pseudo-labels
+/* margin.c: DynaCL-M's pieces (docs/METHOD.md §4): feature masking, the random projector, pseudo-labels
  * and the margin contrastive loss, composed from core ops (so every backend runs them).
  */
 #include <math.h>

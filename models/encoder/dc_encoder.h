@@ -1,4 +1,4 @@
-/* dc_encoder.h: the shared encoder of DynaCL and every baseline (SPEC section 2):
+/* dc_encoder.h: the shared encoder of DynaCL and every baseline (docs/METHOD.md §2):
  * 3 x [1x1 conv -> BatchNorm1d -> ReLU], D -> 128 -> 64 -> 32, on (B, T, D) -> (B, T, 32).
  *
  *     dc_encoder *enc = dc_encoder_new(be, 156);

@@ -1,4 +1,4 @@
-/* encoder.c: the shared 3-block encoder (SPEC section 2). */
+/* encoder.c: the shared 3-block encoder (docs/METHOD.md §2). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

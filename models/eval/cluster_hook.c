@@ -1,6 +1,6 @@
 /* cluster_hook.c: the balanced clustering subset as input rows or eval-mode embeddings, and
  * the trainer's on_validate hook that scores it every validation and keeps the evaluation
- * with the largest J (SPEC 5, 7.2). The scores themselves live in cluster_metrics.c.
+ * with the largest J (docs/METHOD.md §5, §7.2). The scores themselves live in cluster_metrics.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -92,7 +92,7 @@ dc_status dc_cluster_on_validate(void *ud, dc_model *m, dc_backend *be, int64_t 
                        (long long)m->enc->dims[0], (long long)ds->frames.D);
     float *Z = malloc((size_t)(h->n * DC_ENCODER_OUT) * sizeof *Z + 1);
     if (!Z) return dc_fail(DC_ERR_OOM, "cluster_hook: out of memory");
-    dc_rng rng = dc_rng_init(h->seed ^ (uint64_t)epoch); /* input masking of TS2Vec/InfoTS (SPEC 7.2) */
+    dc_rng rng = dc_rng_init(h->seed ^ (uint64_t)epoch); /* input masking of TS2Vec/InfoTS (docs/METHOD.md §7.2) */
     dc_status st = dc_model_embed(m, h->X, h->n, 1, Z, &rng);
     if (st == DC_OK)
         st = dc_cluster_evaluate(be, Z, h->n, DC_ENCODER_OUT, h->y, ds->frames.n_classes, h->protocol, h->kmeans_seed,

@@ -1,6 +1,6 @@
 /* cluster_metrics.c: Davies-Bouldin, silhouette (exact, Gram blocks on the backend's GEMM),
  * Calinski-Harabasz and the joint score J, with scikit-learn 1.1's definitions and special
- * cases, plus SPEC 7.2's evaluation (k-means labels, optionally ground truth). Not k-means
+ * cases, plus docs/METHOD.md §7.2's evaluation (k-means labels, optionally ground truth). Not k-means
  * itself (kmeans.c) and not the pretraining hook (cluster_hook.c).
  */
 #include <math.h>

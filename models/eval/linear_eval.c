@@ -1,4 +1,4 @@
-/* linear_eval.c: linear evaluation with a frozen encoder (SPEC 7.1): a per-instance
+/* linear_eval.c: linear evaluation with a frozen encoder (docs/METHOD.md §7.1): a per-instance
  * Linear(F, C) probe trained with Adam on the training split, scored on the test split.
  * Embeddings come from fixed arrays (eval-mode encoder) or, under the authors' BatchNorm
  * quirk, from the encoder in training mode batch by batch. Metrics: metrics.c.

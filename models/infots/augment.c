@@ -1,4 +1,4 @@
-/* augment.c: InfoTS's seven candidate augmentations (SPEC 6.2) on device tensors (B, T, D).
+/* augment.c: InfoTS's seven candidate augmentations (docs/METHOD.md §6.2) on device tensors (B, T, D).
  * Random parameters are drawn on the host from the run's dc_rng (or given by tests); the
  * resampling runs on the device as gathers and a weighted blend. The gated mix, the view
  * and the losses are in infots.c.

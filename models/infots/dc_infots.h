@@ -1,4 +1,4 @@
-/* dc_infots.h: InfoTS (SPEC 6.2) on the shared encoder, as the authors' baselines/infoTS.py
+/* dc_infots.h: InfoTS (docs/METHOD.md §6.2) on the shared encoder, as the authors' baselines/infoTS.py
  * runs it: the TSEncoder (50% time-step input masking on every call, dc_ts2vec_encode), an
  * AutoAUG view 1 (x itself with probability 1 - aug_p, else a softmax-gated convex mix of
  * the 7 augmentations below), view 2 = x, and global + local InfoNCE on raw dot products.
@@ -75,7 +75,7 @@ dc_status dc_time_warp_path(const double *u, int64_t n, double max_ratio, int64_
 dc_tensor *dc_infots_gates(dc_ctx *ctx, dc_tensor *w, const double *u);
 /* sum_k para0[k] * augs[k] for para0 (1, 7) and the 7 augmented copies (B, T, D). */
 dc_tensor *dc_infots_mix(dc_ctx *ctx, dc_tensor *para0, dc_tensor *const *augs);
-/* Every augmentation of x with parameters drawn from rng (SPEC 6.2), into augs[7]. */
+/* Every augmentation of x with parameters drawn from rng (docs/METHOD.md §6.2), into augs[7]. */
 dc_status dc_infots_augment_all(dc_ctx *ctx, dc_tensor *x, dc_rng *rng, dc_tensor **augs);
 /* Global InfoNCE: max-pool z1, z2 (B, T, F) over time, stack the 2B vectors, dot products
  * divided by tau without the diagonal; each row's positive is the other view of its series;

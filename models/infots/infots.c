@@ -1,4 +1,4 @@
-/* infots.c: the InfoTS method (SPEC 6.2): the gated AutoAUG view, the global and local
+/* infots.c: the InfoTS method (docs/METHOD.md §6.2): the gated AutoAUG view, the global and local
  * InfoNCE losses, the augmentation-weight head and the protocol switches. The
  * augmentations themselves are in augment.c; the TSEncoder masking is TS2Vec's.
  */
@@ -192,7 +192,7 @@ dc_tensor *dc_infots_local_infonce(dc_ctx *ctx, dc_tensor *z, int64_t k, int64_t
 
 /* ---------------------------------------------------------------- the method */
 
-/* View 1 (SPEC 6.2): x with probability 1 - aug_p, else the gated mix of the augmentations. */
+/* View 1 (docs/METHOD.md §6.2): x with probability 1 - aug_p, else the gated mix of the augmentations. */
 static dc_tensor *view1(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_rng *rng, dc_tensor *w) {
     if (dc_rng_uniform(rng) >= m->cfg.infots_aug_p) return x;
     double u[GATE_ROWS * DC_AUG_COUNT];
@@ -242,7 +242,7 @@ static dc_tensor *loss_infots(dc_model *m, dc_ctx *ctx, dc_tensor *x, int traini
 }
 
 /* InfoTS evaluates through TSEncoder, which zeroes half of the time steps on every call
- * (SPEC 7.2). */
+ * (docs/METHOD.md §7.2). */
 static dc_tensor *eval_encode_infots(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_rng *rng) {
     return dc_ts2vec_encode(m->enc, ctx, x, 0, rng);
 }

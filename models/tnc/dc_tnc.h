@@ -1,4 +1,4 @@
-/* dc_tnc.h: TNC (SPEC 6.4) on the shared encoder, as the authors' baselines/tnc.py runs it.
+/* dc_tnc.h: TNC (docs/METHOD.md §6.4) on the shared encoder, as the authors' baselines/tnc.py runs it.
  * The batch (B, T, D) is flattened into one series of B*T instances; an anchor centre
  * t ~ U{2w .. 6w-1} (the code's upper bound 8w - 2w), mc neighbour centres
  * int(t + N(0, 1) * eps * w) clipped to [w/2+1, Tc-w/2], mc non-neighbour centres at least
@@ -9,7 +9,7 @@
  *     dc_model_config cfg = dc_model_config_defaults("tnc", "harth", "authors");
  *     dc_model *m = dc_model_new(&cfg, be, D);          // heads: the discriminator
  *
- * The ADF test is skipped under both protocols (SPEC 9.18: the paper's GPU runs never ran
+ * The ADF test is skipped under both protocols (docs/METHOD.md §9 item 18: the paper's GPU runs never ran
  * it), so eps = 1 and delta = 5 eps w. Heads (saved as "tnc.<name>"): disc.0.weight
  * (128, 64), disc.0.bias (128), disc.3.weight (1, 128), disc.3.bias (1) (PyTorch's
  * Sequential indices; weights xavier-uniform, biases U(+-1/sqrt(fan_in))).
@@ -27,7 +27,7 @@ dc_status dc_tnc_config_check(const dc_model_config *cfg);
 
 #define DC_TNC_EPSILON 1    /* the ADF-derived neighbourhood scale when the test is skipped */
 
-/* Centres of one step: *t, pos[mc], neg[mc] (SPEC 6.4 steps 2, 5, 6; delta = 5 eps w).
+/* Centres of one step: *t, pos[mc], neg[mc] (docs/METHOD.md §6.4 steps 2, 5, 6; delta = 5 eps w).
  * n_series = B*T checks that every window lies inside the flattened series. */
 dc_status dc_tnc_draw_centres(dc_rng *rng, int64_t w, int64_t mc, int64_t Tc, int64_t n_series, int64_t *t, int64_t *pos,
                               int64_t *neg);

@@ -1,4 +1,4 @@
-/* tnc.c: TNC as adapted in the authors' code (SPEC 6.4): centre draws on the flattened
+/* tnc.c: TNC as adapted in the authors' code (docs/METHOD.md §6.4): centre draws on the flattened
  * batch, windows by gather, three encoder calls, the per-time-step discriminator (matmul,
  * ReLU, Bernoulli dropout) and the BCE combination, composed from core ops. */
 #include <math.h>

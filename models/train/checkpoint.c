@@ -1,5 +1,5 @@
 /* checkpoint.c: model weights in safetensors under the PyTorch state_dict names
- * (SPEC 2): conv{1,2,3}.weight [out, in, 1], conv*.bias, bn*.weight, bn*.bias,
+ * (docs/METHOD.md §2): conv{1,2,3}.weight [out, in, 1], conv*.bias, bn*.weight, bn*.bias,
  * bn*.running_mean, bn*.running_var (F32) and bn*.num_batches_tracked (I64, shape []).
  */
 #include <stdio.h>

@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 /* Every option a method or the trainer reads, fully resolved (no "default" left).
- * Items marked (P) are protocol switches: SPEC 0 and 9. */
+ * Items marked (P) are protocol switches: docs/METHOD.md §0 and §9. */
 typedef struct dc_model_config {
     char model[32];            /* dynacl | dynacl-m | mpxent-mse | mpxent-margin | baselines */
     char dataset[32];          /* harth | sleepeeg | ecg | synthetic | other */
@@ -30,7 +30,7 @@ typedef struct dc_model_config {
     double tau;                /* 0.5 */
     int single_positive;       /* paper eq. 1 */
     int mpx_within_seq;        /* (P) 9: positives only inside each sequence */
-    /* DynaCL-M and ablations (SPEC 4) */
+    /* DynaCL-M and ablations (docs/METHOD.md §4) */
     double mask_p;             /* Bernoulli feature-mask probability */
     double lambda;             /* mixing weight */
     int lambda_paper_form;     /* (P) 4: lambda*contrastive + (1-lambda)*MSE instead of lambda*MSE + (1-lambda)*contrastive */
@@ -40,7 +40,7 @@ typedef struct dc_model_config {
     int pseudo_from_embeddings;/* (P) 5: Y from embeddings (else the code's Y from raw input, = 1) */
     /* baselines (issues 8, 9) read their own fields from here as they are added */
     int train_heads;           /* (P) 20: train CPC GRU/estimator, TNC discriminator, InfoTS weights */
-    /* TS2Vec, CPC, TNC (issue 8; SPEC 6.1, 6.3, 6.4) */
+    /* TS2Vec, CPC, TNC (issue 8; docs/METHOD.md §6.1, §6.3, §6.4) */
     int ts2vec_overlap;        /* (P) 22: keep the crops' overlap (original TS2Vec); else end-pad to max(L1, L2) */
     int64_t ts2vec_max_len;    /* 500: longer sequences are first cut to a random window of this length */
     int64_t cpc_window;        /* 5: GRU context steps from c = T/2 */
@@ -48,7 +48,7 @@ typedef struct dc_model_config {
     int64_t tnc_mc;            /* Monte-Carlo size: 20 neighbours and 20 non-neighbours */
     double tnc_weight;         /* W_TNC = 0.1, weight of non-neighbours taken as positives */
     int64_t tnc_tc;            /* Tc clipping the centres: config sequence_sample (119, 300, 119); 0 = T */
-    /* InfoTS, CoST (issue 9; SPEC 6.2, 6.5) */
+    /* InfoTS, CoST (issue 9; docs/METHOD.md §6.2, §6.5) */
     double infots_tau_global;  /* global InfoNCE temperature: authors 1.0, corrected tau0 = 2.0 */
     double infots_tau_local;   /* local InfoNCE temperature: authors 1.0, corrected tau1 = 0.1 */
     double infots_aug_p;       /* 0.2: probability that view 1 is the augmented mix */
@@ -82,7 +82,7 @@ typedef struct dc_model_vtbl {
     dc_tensor *(*loss)(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *terms);
     int validates;             /* 1: the scripts run an eval-mode validation loss every 5 epochs */
     void (*free_impl)(dc_model *m);
-    /* Optional: the eval-mode embedding the authors' clustering used for this method (SPEC 7.2:
+    /* Optional: the eval-mode embedding the authors' clustering used for this method (docs/METHOD.md §7.2:
      * TS2Vec and InfoTS zero 50% of the input time steps even at evaluation). NULL = the
      * plain encoder in eval mode. */
     dc_tensor *(*eval_encode)(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_rng *rng);
@@ -98,7 +98,7 @@ struct dc_model {
     int encoder_frozen;        /* 1: the trainer leaves enc->params out of the optimiser (CoST, authors) */
 };
 
-/* Defaults for a method on a dataset under a protocol (SPEC 4.5, 9). NULL dataset = other. */
+/* Defaults for a method on a dataset under a protocol (docs/METHOD.md §4.5, §9). NULL dataset = other. */
 dc_model_config dc_model_config_defaults(const char *model, const char *dataset, const char *protocol);
 /* Check ranges (tau > 0, 0 <= mask_p < 1, ...); returns DC_ERR_ARG with a message. */
 dc_status dc_model_config_check(const dc_model_config *cfg);

@@ -1,4 +1,4 @@
-/* dc_train.h: the shared pretraining loop for every method (SPEC 5).
+/* dc_train.h: the shared pretraining loop for every method (docs/METHOD.md §5).
  *
  *     dc_train_opts o = dc_train_opts_default();
  *     o.epochs = 500;
@@ -15,7 +15,7 @@
 #ifndef DC_TRAIN_H
 #define DC_TRAIN_H
 
-#include "dc/dc_dataset.h"
+#include "data/dc_dataset.h"
 #include "train/dc_model.h"
 
 #ifdef __cplusplus

@@ -1,5 +1,5 @@
 /* model_registry.c: the table of pretraining methods, their per-dataset defaults under each
- * protocol (SPEC 4.5, 9), and creating/freeing/calling a method. */
+ * protocol (docs/METHOD.md §4.5, §9), and creating/freeing/calling a method. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,10 +50,10 @@ dc_model_config dc_model_config_defaults(const char *model, const char *dataset,
     int corrected = !strcmp(c.protocol, "corrected");
     c.seed = 42;
     c.tau = 0.5;
-    c.margin = 5.0;          /* SPEC 9.6: 5 for every dataset (ECG's config value 100 gives NaN) */
+    c.margin = 5.0;          /* docs/METHOD.md §9 item 6: 5 for every dataset (ECG's config value 100 gives NaN) */
     c.margin_gamma = 0.05;
     c.threshold = 0.4;
-    /* SPEC 4.5 table; SleepEEG lambda 0.4 (config) per SPEC 9.7 */
+    /* docs/METHOD.md §4.5 table; SleepEEG lambda 0.4 (config) per docs/METHOD.md §9 item 7 */
     if (!strcmp(c.dataset, "harth")) {
         c.mask_p = 1e-5;
         c.lambda = 1e-30;
@@ -71,7 +71,7 @@ dc_model_config dc_model_config_defaults(const char *model, const char *dataset,
     c.pseudo_from_embeddings = corrected;
     c.lambda_paper_form = corrected;
     c.train_heads = corrected;
-    /* TS2Vec, CPC, TNC (SPEC 6); Tc is the config's sequence_sample (119 for ECG too) */
+    /* TS2Vec, CPC, TNC (docs/METHOD.md §6); Tc is the config's sequence_sample (119 for ECG too) */
     c.ts2vec_overlap = corrected;
     c.ts2vec_max_len = 500;
     c.cpc_window = 5;
@@ -79,7 +79,8 @@ dc_model_config dc_model_config_defaults(const char *model, const char *dataset,
     c.tnc_mc = 20;
     c.tnc_weight = 0.1;
     c.tnc_tc = !strcmp(c.dataset, "sleepeeg") ? 300 : (!strcmp(c.dataset, "harth") || !strcmp(c.dataset, "ecg")) ? 119 : 0;
-    /* InfoTS, CoST (SPEC 6.2, 6.5, 9.19, 9.20); the season length is sequence_sample (119 elsewhere) */
+    /* InfoTS, CoST (docs/METHOD.md §6.2, §6.5, §9 items 19–20); the season length is sequence_sample
+     * (119 elsewhere) */
     c.infots_tau_global = corrected ? 2.0 : 1.0;
     c.infots_tau_local = corrected ? 0.1 : 1.0;
     c.infots_aug_p = 0.2;
@@ -140,7 +141,7 @@ dc_model *dc_model_new(const dc_model_config *cfg, dc_backend *be, int64_t in_di
     m->vt = me->vt;
     m->cfg = *cfg;
     m->enc = dc_encoder_new(be, in_dim);
-    /* SPEC 5: seed, then build the encoder (conv1..3 then bn1..3) */
+    /* docs/METHOD.md §5: seed, then build the encoder (conv1..3 then bn1..3) */
     dc_rng rng = dc_rng_init(cfg->seed);
     if (!m->enc || dc_encoder_init(m->enc, &rng) != DC_OK || (me->setup && me->setup(m, be, &rng) != DC_OK)) {
         dc_fail_prefix("creating model %s", cfg->model);

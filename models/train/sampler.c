@@ -1,4 +1,4 @@
-/* sampler.c: the order of sequences in an epoch (SPEC 5): a uniform random permutation
+/* sampler.c: the order of sequences in an epoch (docs/METHOD.md §5): a uniform random permutation
  * (the scripts' shuffled DataLoader) or the notebooks' SequentialRandomSampler (rows of B
  * consecutive sequences in random row order). Both drop the last partial batch. */
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* trainer.c: the pretraining loop shared by every method (SPEC 5): sampler, steps, the
+/* trainer.c: the pretraining loop shared by every method (docs/METHOD.md §5): sampler, steps, the
  * validation loss and ReduceLROnPlateau, checkpoints and resume, metrics.jsonl. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -285,7 +285,7 @@ static dc_status resume(trainer *t, const char *config_json) {
 static dc_status run(trainer *t, dc_run_mode mode, const char *config_json) {
     dc_status st = setup(t);
     if (st != DC_OK) return st;
-    t->s.rng = dc_rng_init(t->m->cfg.seed ^ 0x5eed5eedULL); /* the run's one generator (SPEC 9.23) */
+    t->s.rng = dc_rng_init(t->m->cfg.seed ^ 0x5eed5eedULL); /* the run's one generator (docs/METHOD.md §9 item 23) */
     t->s.lr = t->o.lr;
     int resumed = 0;
     if (mode == DC_RUN_RESUME) {

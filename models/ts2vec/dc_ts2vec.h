@@ -1,4 +1,4 @@
-/* dc_ts2vec.h: TS2Vec (SPEC 6.1) on the shared encoder, as the authors' baselines/ts2vec.py
+/* dc_ts2vec.h: TS2Vec (docs/METHOD.md §6.1) on the shared encoder, as the authors' baselines/ts2vec.py
  * runs it: input-space timestamp masking on every encoder call, two random overlapping
  * crops per batch, and the hierarchical contrastive loss (instance + temporal contrast with
  * raw dot products at every level of max-pooling over time). No extra heads.
@@ -7,7 +7,7 @@
  *     dc_model *m = dc_model_new(&cfg, be, D);
  *     dc_tensor *L = dc_model_loss(m, ctx, x, 1, &rng, &terms);   // x (B, T, D)
  *
- * Protocols (SPEC 9.22): authors end-pads the shorter encoded view to max(L1, L2), so
+ * Protocols (docs/METHOD.md §9 item 22): authors end-pads the shorter encoded view to max(L1, L2), so
  * positives are misaligned by crop_left - crop_eleft steps; corrected (cfg.ts2vec_overlap)
  * keeps only the crop_l overlapping steps of both views, as the original TS2Vec.
  */
@@ -20,7 +20,7 @@
 extern const dc_model_vtbl dc_ts2vec_vtbl;
 dc_status dc_ts2vec_config_check(const dc_model_config *cfg);
 
-/* One batch's crop (SPEC 6.1 steps 2-4): view 1 of row b is x[b, off[b]+eleft : off[b]+right]
+/* One batch's crop (docs/METHOD.md §6.1 steps 2-4): view 1 of row b is x[b, off[b]+eleft : off[b]+right]
  * (length L1 = right - eleft), view 2 is x[b, off[b]+left : off[b]+eright] (L2 = eright - left);
  * both contain the crop_l = right - left steps x[b, off[b]+left : off[b]+right]. */
 typedef struct dc_ts2vec_crop {

@@ -1,4 +1,4 @@
-/* ts2vec.c: TS2Vec as adapted in the authors' code (SPEC 6.1): per-batch crops, masked
+/* ts2vec.c: TS2Vec as adapted in the authors' code (docs/METHOD.md §6.1): per-batch crops, masked
  * encoder calls, alignment of the two views, and the hierarchical contrastive loss, all
  * composed from core ops (gather, masked_fill, batched matmul, cross-entropy, max-pool).
  * The method has no heads; it is not a place for InfoTS (models/infots). */
@@ -180,7 +180,7 @@ dc_tensor *dc_ts2vec_hier_loss(dc_ctx *ctx, dc_tensor *z1, dc_tensor *z2, double
     return dc_scale(ctx, loss, 1.0 / (double)d);
 }
 
-/* SPEC 6.1: optional 500-window, crop, two masked encoder calls, alignment, loss. */
+/* docs/METHOD.md §6.1: optional 500-window, crop, two masked encoder calls, alignment, loss. */
 static dc_tensor *loss_ts2vec(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *t) {
     int64_t B = x->shape[0], T = x->shape[1], base = 0;
     /* Every shape of the step follows the random crop; the context's pool reuses a buffer only
@@ -214,7 +214,7 @@ static dc_tensor *loss_ts2vec(dc_model *m, dc_ctx *ctx, dc_tensor *x, int traini
     return L;
 }
 
-/* TSEncoder zeroes half of the time steps on every call, evaluation included (SPEC 7.2). */
+/* TSEncoder zeroes half of the time steps on every call, evaluation included (docs/METHOD.md §7.2). */
 static dc_tensor *eval_encode_ts2vec(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_rng *rng) {
     return dc_ts2vec_encode(m->enc, ctx, x, 0, rng);
 }

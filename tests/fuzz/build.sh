@@ -6,10 +6,11 @@
 set -e
 out=${1:-build-fuzz}
 mkdir -p "$out"
-src="core/src/error.c core/data/data_file.c core/data/wfdb.c core/data/wfdb_dat.c core/data/wfdb_annot.c core/data/edf.c \
-     core/data/edf_annotations.c core/data/edf_sleep.c core/data/harth_csv.c core/io/npy.c core/io/atomic.c core/io/safetensors.c"
+src="core/src/error.c models/data/data_file.c models/data/wfdb.c models/data/wfdb_dat.c models/data/wfdb_annot.c \
+     models/data/edf.c models/data/edf_annotations.c models/data/edf_sleep.c models/data/harth_csv.c core/io/npy.c \
+     core/io/atomic.c core/io/safetensors.c"
 for f in wfdb edf harth npy safetensors; do
   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -Icore/include -o "$out/fuzz_$f" "tests/fuzz/fuzz_$f.c" $src -lcjson -lm
+    -Icore/include -Imodels/data/include -o "$out/fuzz_$f" "tests/fuzz/fuzz_$f.c" $src -lcjson -lm
 done
 echo "built $out/fuzz_wfdb $out/fuzz_edf $out/fuzz_harth $out/fuzz_npy $out/fuzz_safetensors"

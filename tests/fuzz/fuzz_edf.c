@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "dc/dc_edf.h"
+#include "data/dc_edf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dc_edf *e = NULL;

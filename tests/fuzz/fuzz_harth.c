@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dc/dc_harth.h"
+#include "data/dc_harth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dc_harth *h = NULL;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dc/dc_wfdb.h"
+#include "data/dc_wfdb.h"
 
 static char g_dir[64];
 

@@ -37,26 +37,6 @@ using boost::context::detail::jump_fcontext;
 using boost::context::detail::make_fcontext;
 using boost::context::detail::transfer_t;
 
-/* Linker-made bounds of the sections the kernel-language macros fill (cuda_runtime.h). */
-extern "C" {
-extern char __start_dc_emu_shared[] __attribute__((weak));
-extern char __stop_dc_emu_shared[] __attribute__((weak));
-#define DC_EMU_LB_SECTION(n)                                                                                         \
-    extern char __start_dc_emu_lb_##n[] __attribute__((weak));                                                       \
-    extern char __stop_dc_emu_lb_##n[] __attribute__((weak));
-DC_EMU_LB_SECTION(1)
-DC_EMU_LB_SECTION(2)
-DC_EMU_LB_SECTION(4)
-DC_EMU_LB_SECTION(8)
-DC_EMU_LB_SECTION(16)
-DC_EMU_LB_SECTION(32)
-DC_EMU_LB_SECTION(64)
-DC_EMU_LB_SECTION(128)
-DC_EMU_LB_SECTION(256)
-DC_EMU_LB_SECTION(512)
-DC_EMU_LB_SECTION(1024)
-}
-
 namespace dc_emu {
 
 uint3 g_thread_idx, g_block_idx;
@@ -364,26 +344,6 @@ int run_blocks(const kernel_info &k, const std::function<void()> &body, int mode
     return 1;
 }
 
-/* __launch_bounds__ of the kernel at fn (0: none), from the section it was placed in */
-int launch_bound(const void *fn) {
-    const char *p = (const char *)fn;
-#define DC_EMU_LB_CHECK(n)                                                                                           \
-    if (__start_dc_emu_lb_##n && p >= __start_dc_emu_lb_##n && p < __stop_dc_emu_lb_##n) return n;
-    DC_EMU_LB_CHECK(1024)
-    DC_EMU_LB_CHECK(512)
-    DC_EMU_LB_CHECK(256)
-    DC_EMU_LB_CHECK(128)
-    DC_EMU_LB_CHECK(64)
-    DC_EMU_LB_CHECK(32)
-    DC_EMU_LB_CHECK(16)
-    DC_EMU_LB_CHECK(8)
-    DC_EMU_LB_CHECK(4)
-    DC_EMU_LB_CHECK(2)
-    DC_EMU_LB_CHECK(1)
-#undef DC_EMU_LB_CHECK
-    return 0;
-}
-
 } /* namespace */
 
 /* ---------------------------------------------------------------- kernel-language entry points */
@@ -391,7 +351,7 @@ int launch_bound(const void *fn) {
 void shared_touch() {
     if (B.shared_poisoned) return;
     B.shared_poisoned = 1;
-    if (__start_dc_emu_shared) memset(__start_dc_emu_shared, 0xFF, (size_t)(__stop_dc_emu_shared - __start_dc_emu_shared));
+    if (B.k->shared_lo) memset(B.k->shared_lo, 0xFF, (size_t)(B.k->shared_hi - B.k->shared_lo));
 }
 
 void syncthreads(const char *file, int line) {
@@ -511,7 +471,7 @@ cudaError_t launch(const kernel_info &k, dim3 grid, dim3 block, size_t shmem, cu
                 grid.y, grid.z, block.x, block.y, block.z, short_path(k.file), k.line, bad);
         return set_error(cudaErrorInvalidConfiguration);
     }
-    const int lb = launch_bound(k.fn);
+    const int lb = k.bound;
     if (lb && nthr > (unsigned long long)lb) {
         fprintf(stderr, "dc-emu: %s launched with %llu threads per block at %s:%d: its __launch_bounds__ is %d\n", k.name,
                 nthr, short_path(k.file), k.line, lb);
@@ -564,12 +524,12 @@ unsigned long long dc_emu_launch_count(void) {
     return g_launches;
 }
 
-cudaError_t dc_emu_func_get_attributes(struct cudaFuncAttributes *attr, const void *kernel) {
+cudaError_t dc_emu_func_get_attributes(struct cudaFuncAttributes *attr, const void *kernel, int bound,
+                                       size_t shared_bytes) {
     if (!attr || !kernel) return set_error(cudaErrorInvalidValue);
     memset(attr, 0, sizeof *attr);
-    const int lb = launch_bound(kernel);
-    attr->maxThreadsPerBlock = lb ? lb : 1024;
-    attr->sharedSizeBytes = __start_dc_emu_shared ? (size_t)(__stop_dc_emu_shared - __start_dc_emu_shared) : 0;
+    attr->maxThreadsPerBlock = bound ? bound : 1024;
+    attr->sharedSizeBytes = shared_bytes; /* all kernels of the module together: an upper bound */
     attr->ptxVersion = attr->binaryVersion = 90;
     return cudaSuccess;
 }

@@ -1,4 +1,4 @@
-/* mpxent.cl: MP-Xent (SPEC 3) with its fused gradient, the steps around the two GEMMs
+/* mpxent.cl: MP-Xent (docs/METHOD.md §3) with its fused gradient, the steps around the two GEMMs
  * that ocl_mpxent.c runs (S = zh zh^T and dzh = W zh). The math follows
  * backends/cpu/cpu_mpxent.c: E = exp((S - 1) / tau) with a zero diagonal, column sums C, anchor
  * terms log den - log num, column weights w and sub-diagonal corrections sub, then

@@ -3,9 +3,11 @@
  *     dc_backend *be = dc_backend_new("cuda:0");   // or "cpu", "cpu-ref", "opencl", "opencl:1"
  *     if (!be) { fprintf(stderr, "%s\n", dc_last_error()); be = dc_backend_new("cpu"); }
  *
- * Compiled-in backends are listed even when they have no device; dc_backend_kind_devices
- * then returns 0 and says why. The default backend is CUDA when it has a device, else the
- * CPU backend (OpenCL only on request: PoCL's CPU device is slower than "cpu").
+ * Compiled-in backends are listed, highest priority first, even when they have no device;
+ * dc_backend_kind_devices then returns 0 and says why. The default backend is the kind of
+ * highest priority that has a device. Priorities are set where each backend registers
+ * (backends/<name>/CMakeLists.txt): cuda 100, cpu 50, opencl 10 (only on request: PoCL's
+ * CPU device is slower than "cpu"), cpu-ref 0.
  */
 #ifndef DC_BACKEND_H
 #define DC_BACKEND_H
@@ -29,7 +31,7 @@ dc_status dc_backend_kind_device_desc(int kind, int device, char *buf, size_t ca
 
 /* spec: "name" or "name:device". NULL + message if unknown or unavailable. */
 dc_backend *dc_backend_new(const char *spec);
-/* "cuda" when it has a device, else "cpu". */
+/* The available kind of highest priority ("cuda" when it has a device, else "cpu"). */
 dc_backend *dc_backend_default(void);
 void dc_backend_free(dc_backend *be);
 const char *dc_backend_name(const dc_backend *be);   /* "cuda:0" */

@@ -56,7 +56,9 @@ typedef dc_status (*dc_kernel_fn)(dc_backend *be, const dc_kernel_args *a);
 
 /* Kernel contracts. "contig" = dense row-major; "view" = any strides (0 = broadcast),
  * always of the out shape. All dtypes float (f32/f64) unless noted. Outputs never
- * alias inputs unless "in-place ok" says so.
+ * alias inputs unless "in-place ok" says so. How many inputs and outputs each call has is
+ * declared in dc_ops.def and checked by the dispatch (in[0..n_in) are never NULL; an output
+ * is NULL only where its line below says so); p.i[] and p.f[] entries not listed are 0.
  *
  *  COPY        in0 view, out0 view (no zero strides); any dtype; ndim <= 4
  *  FILL        out0 contig, any dtype, value f0
@@ -68,6 +70,7 @@ typedef dc_status (*dc_kernel_fn)(dc_backend *be, const dc_kernel_args *a);
  *              (sqrt: gy / (2 y))
  *  ATAN2       in0 a, in1 b views of the out shape -> out0 contig atan2(a, b)
  *  SUM         in0 contig as (i1 outer, i2 n, i3 inner) -> out0 (outer, inner), times f0
+ *              (i0: the axis, kept for the backward rule)
  *  MATMUL      in0 A, in1 B contig, i0 transA, i1 transB, i2 batch, i3 M, i4 N, i5 K:
  *              out0 (batch, M, N) = f0 * op(A) op(B) + f1 * out0   (f1 = 0: ignore out0)
  *  BATCHNORM   in0 x (R, C), in1 gamma, in2 beta, in3 run_mean, in4 run_var (C);
@@ -90,18 +93,20 @@ typedef dc_status (*dc_kernel_fn)(dc_backend *be, const dc_kernel_args *a);
  *  GATHER_BACK in0 gy (B, To, C), in1 idx -> out0 dx (B, T, C) (zeroed, scatter-add)
  *  MPXENT      in0 z (N, F); f0 tau, f1 eps (1e-12); i0 seq_len (divides N),
  *              i1 single_positive, i2 want_grad -> out0 loss (scalar), out1 dL/dz (N, F)
- *              when i2 (SPEC 3; the fused forward+backward)
+ *              when i2, else NULL (docs/METHOD.md §3; the fused forward+backward)
  *  MAXPOOL1D   in0 x (B, T, C); i0 kernel, i1 stride -> out0 y (B, To, C), out1 argmax i32
  *              (index into T; first maximum wins)
- *  MAXPOOL1D_BACK in0 gy (B, To, C), in1 argmax -> out0 dx (B, T, C) (zeroed, scatter-add)
+ *  MAXPOOL1D_BACK in0 gy (B, To, C), in1 argmax i32 (B, To, C); i0 kernel, i1 stride (as the
+ *              forward), i2 T -> out0 dx (B, T, C) (zeroed, scatter-add)
  *  RFFT        in0 (R, n) -> out0 (R, n/2+1, 2); i0 = n, i1 = R
  *  IRFFT       in0 (R, n/2+1, 2) -> out0 (R, n) = f0 * c2r(in0) (unnormalised inverse, Hermitian
  *              extension; Im of bin 0 and of bin n/2 for even n ignored); i0 = n, i1 = R
  *  RNG         out0 contig (f32/f64/u8); i0 dist (DC_RNG_*), i1 seed, i2 counter;
  *              f0, f1 = (lo, hi) | (mean, std) | (p, -). Element j: Philox block
  *              counter + j/4, lane j%4 (normal: Box-Muller on lanes (0,1) and (2,3))
- *  ADAMW       in0 p, in1 g, in2 m, in3 v (same numel, contig); p, m, v updated IN PLACE;
- *              in4 = steps already taken (1 element, same dtype), so this step is t = in4 + 1;
+ *  ADAMW       in0 p, in1 g, in2 m, in3 v (same numel, contig); no outputs: p, m, v are
+ *              updated IN PLACE; in4 = steps already taken (1 element, same dtype), so this
+ *              step is t = in4 + 1;
  *              f0 lr, f1 b1, f2 b2, f3 eps, f4 wd. Core increments in4 afterwards with a
  *              SCALE kernel, so the step count lives on the device (CUDA graphs replay it).
  */

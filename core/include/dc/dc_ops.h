@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 typedef enum dc_op {
-#define DC_OP(name, nin, diff) DC_OP_##name,
+#define DC_OP(name, n_in, n_out, diff) DC_OP_##name,
 #include "dc_ops.def"
 #undef DC_OP
     DC_OP_COUNT
@@ -26,6 +26,9 @@ typedef enum dc_op {
 
 const char *dc_op_name(dc_op op);   /* "matmul", "batchnorm", ... */
 int dc_op_differentiable(dc_op op);
+/* Inputs and outputs of one kernel call of op (dc_ops.def); 0 and 0 for a builder-only op
+ * (no kernel). Returns 0 for an unknown op, else 1. */
+int dc_op_arity(dc_op op, int *n_in, int *n_out);
 
 /* ---- data movement (differentiable) ---- */
 dc_tensor *dc_contiguous(dc_ctx *ctx, dc_tensor *x);          /* x itself if already contiguous */
@@ -91,7 +94,7 @@ dc_tensor *dc_mse(dc_ctx *ctx, dc_tensor *a, dc_tensor *b);             /* mean(
  * [0, 1], no gradient). Stable: max(x,0) - x t + log(1 + exp(-|x|)). */
 dc_tensor *dc_bce_logits(dc_ctx *ctx, dc_tensor *x, dc_tensor *targets);
 
-/* MP-Xent (SPEC section 3). z: (N, F) rows in sequence-major order. */
+/* MP-Xent (docs/METHOD.md §3). z: (N, F) rows in sequence-major order. */
 typedef struct dc_mpxent_opts {
     double tau;          /* temperature, 0.5 */
     int64_t seq_len;     /* positives only inside blocks of seq_len rows; 0 = whole batch (authors) */

@@ -19,7 +19,7 @@
 #else
 #define DC_RNG_FN static inline
 #endif
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(DC_CUDA_EMULATION) /* device code: nvcc contracts a * b + c */
 #define DC_RNG_MUL(a, b) __dmul_rn(a, b)
 #define DC_RNG_ADD(a, b) __dadd_rn(a, b)
 #define DC_RNG_SUB(a, b) __dsub_rn(a, b)

@@ -78,7 +78,51 @@ struct kernel_info {
     const char *name, *file;
     int line;
     const void *fn;
+    int bound;                   /* __launch_bounds__, 0 if none */
+    char *shared_lo, *shared_hi; /* the static __shared__ section of the kernel's module */
 };
+
+/* Each module (libdynacl, a test program) has its own sections: these hidden weak symbols,
+ * made by the linker, resolve to the module that includes this header (0 when empty). */
+extern "C" {
+extern char __start_dc_emu_shared[] __attribute__((weak, visibility("hidden")));
+extern char __stop_dc_emu_shared[] __attribute__((weak, visibility("hidden")));
+#define DC_EMU_LB_SECTION(n)                                                                                         \
+    extern char __start_dc_emu_lb_##n[] __attribute__((weak, visibility("hidden")));                                 \
+    extern char __stop_dc_emu_lb_##n[] __attribute__((weak, visibility("hidden")));
+DC_EMU_LB_SECTION(1)
+DC_EMU_LB_SECTION(2)
+DC_EMU_LB_SECTION(4)
+DC_EMU_LB_SECTION(8)
+DC_EMU_LB_SECTION(16)
+DC_EMU_LB_SECTION(32)
+DC_EMU_LB_SECTION(64)
+DC_EMU_LB_SECTION(128)
+DC_EMU_LB_SECTION(256)
+DC_EMU_LB_SECTION(512)
+DC_EMU_LB_SECTION(1024)
+#undef DC_EMU_LB_SECTION
+}
+
+/* __launch_bounds__ of the kernel at fn (0: none), from the section it was placed in */
+static inline int launch_bound(const void *fn) {
+    const char *p = (const char *)fn;
+#define DC_EMU_LB_CHECK(n)                                                                                           \
+    if (__start_dc_emu_lb_##n && p >= __start_dc_emu_lb_##n && p < __stop_dc_emu_lb_##n) return n;
+    DC_EMU_LB_CHECK(1024)
+    DC_EMU_LB_CHECK(512)
+    DC_EMU_LB_CHECK(256)
+    DC_EMU_LB_CHECK(128)
+    DC_EMU_LB_CHECK(64)
+    DC_EMU_LB_CHECK(32)
+    DC_EMU_LB_CHECK(16)
+    DC_EMU_LB_CHECK(8)
+    DC_EMU_LB_CHECK(4)
+    DC_EMU_LB_CHECK(2)
+    DC_EMU_LB_CHECK(1)
+#undef DC_EMU_LB_CHECK
+    return 0;
+}
 
 /* Validates the configuration and the pointer arguments, then runs (or, during stream
  * capture, records) the grid. The result is what cudaGetLastError would report. */
@@ -109,7 +153,13 @@ template <typename... P> struct launcher {
 template <typename... P>
 inline launcher<P...> make_launcher(const char *name, const char *file, int line, dim3 grid, dim3 block, size_t shmem,
                                     cudaStream_t st, void (*fn)(P...)) {
-    return launcher<P...>{fn, kernel_info{name, file, line, (const void *)fn}, grid, block, shmem, st};
+    return launcher<P...>{fn,
+                          kernel_info{name, file, line, (const void *)fn, launch_bound((const void *)fn),
+                                      __start_dc_emu_shared, __stop_dc_emu_shared},
+                          grid,
+                          block,
+                          shmem,
+                          st};
 }
 
 } /* namespace dc_emu */
@@ -157,14 +207,28 @@ template <typename T> inline T atomicAdd(T *p, T v) {
 
 /* ---------------------------------------------------------------- intrinsics */
 
-static inline float __fadd_rn(float a, float b) { return a + b; }
-static inline float __fsub_rn(float a, float b) { return a - b; }
-static inline float __fmul_rn(float a, float b) { return a * b; }
-static inline float __fdiv_rn(float a, float b) { return a / b; }
-static inline double __dadd_rn(double a, double b) { return a + b; }
-static inline double __dsub_rn(double a, double b) { return a - b; }
-static inline double __dmul_rn(double a, double b) { return a * b; }
-static inline double __ddiv_rn(double a, double b) { return a / b; }
+/* The kernels are compiled as nvcc compiles device code, contracting a * b + c into an FMA
+ * (backends/cuda/emu/CMakeLists.txt). The _rn intrinsics are the way out, on the GPU and
+ * here: each result passes through an empty asm, so it is rounded on its own. */
+template <typename T> static inline T dc_emu_rounded(T v) {
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__("" : "+x"(v));
+#elif defined(__aarch64__)
+    __asm__("" : "+w"(v));
+#else
+    volatile T t = v;
+    v = t;
+#endif
+    return v;
+}
+static inline float __fadd_rn(float a, float b) { return dc_emu_rounded(a + b); }
+static inline float __fsub_rn(float a, float b) { return dc_emu_rounded(a - b); }
+static inline float __fmul_rn(float a, float b) { return dc_emu_rounded(a * b); }
+static inline float __fdiv_rn(float a, float b) { return dc_emu_rounded(a / b); }
+static inline double __dadd_rn(double a, double b) { return dc_emu_rounded(a + b); }
+static inline double __dsub_rn(double a, double b) { return dc_emu_rounded(a - b); }
+static inline double __dmul_rn(double a, double b) { return dc_emu_rounded(a * b); }
+static inline double __ddiv_rn(double a, double b) { return dc_emu_rounded(a / b); }
 static inline unsigned int __umulhi(unsigned int a, unsigned int b) {
     return (unsigned int)(((unsigned long long)a * b) >> 32);
 }
@@ -249,7 +313,8 @@ DC_EMU_DEV2(atan2f, float, unsigned int)
 
 /* cudaFuncGetAttributes(&attr, kernel) */
 template <typename T> inline cudaError_t cudaFuncGetAttributes(cudaFuncAttributes *attr, T *entry) {
-    return dc_emu_func_get_attributes(attr, (const void *)entry);
+    return dc_emu_func_get_attributes(attr, (const void *)entry, ::dc_emu::launch_bound((const void *)entry),
+                                      (size_t)(::dc_emu::__stop_dc_emu_shared - ::dc_emu::__start_dc_emu_shared));
 }
 
 #endif /* __cplusplus */

@@ -149,9 +149,10 @@ cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t *exec, cudaGraph_t gra
 cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream);
 cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
 
-/* cudaFuncGetAttributes for a kernel given by address (the C++ template in cuda_runtime.h
- * forwards here). */
-cudaError_t dc_emu_func_get_attributes(struct cudaFuncAttributes *attr, const void *kernel);
+/* cudaFuncGetAttributes for a kernel given by address, with its __launch_bounds__ (0: none)
+ * and its module's static shared memory (the C++ template in cuda_runtime.h forwards here). */
+cudaError_t dc_emu_func_get_attributes(struct cudaFuncAttributes *attr, const void *kernel, int bound,
+                                       size_t shared_bytes);
 
 /* ---- emulation-only controls (tests and tools may call them; not CUDA API) ----
  * Thread and block order of every later launch: "forward" (default), "reverse",

@@ -1,0 +1,143 @@
+# check_layers.cmake: the layering test. Fails when a source file includes a header of a layer
+# above its own (core < backends < data < models < eval < tools; tests may include anything),
+# a header of another backend, a core-private header (core/src/*.h) from outside core, or the
+# backend vtable (dc_backend_impl.h) from above the backends. Not a build: it reads the
+# `#include "..."` lines and resolves them the way the compiler would (next to the file, then
+# every layer's include folder).
+#   cmake -DROOT=<source dir> -P tests/check_layers.cmake         check the tree
+#   cmake -DSELFTEST=<scratch dir> -P tests/check_layers.cmake    check the checker on a tree
+#                                                                 with known violations
+cmake_minimum_required(VERSION 3.21)
+
+# layer of a path relative to the root: 0 core, 1 backends, 2 data, 3 models, 4 eval,
+# 5 tools, 6 tests, -1 elsewhere
+function(dc_layer_of rel out)
+  if(rel MATCHES "^core/")
+    set(l 0)
+  elseif(rel MATCHES "^backends/")
+    set(l 1)
+  elseif(rel MATCHES "^models/data/")
+    set(l 2)
+  elseif(rel MATCHES "^models/eval/")
+    set(l 4)
+  elseif(rel MATCHES "^models/")
+    set(l 3)
+  elseif(rel MATCHES "^tools/")
+    set(l 5)
+  elseif(rel MATCHES "^tests/")
+    set(l 6)
+  else()
+    set(l -1)
+  endif()
+  set(${out} ${l} PARENT_SCOPE)
+endfunction()
+
+# dc_check_tree(<root> <violations var> <files checked var>)
+function(dc_check_tree root out_violations out_count)
+  set(names core backends data models eval tools tests)
+  set(roots core/include models/data/include models models/eval/include tools)
+  file(GLOB_RECURSE files RELATIVE ${root}
+    ${root}/core/*.[ch] ${root}/core/*.def ${root}/backends/*.[ch] ${root}/backends/*.cu
+    ${root}/backends/*.cuh ${root}/models/*.[ch] ${root}/tools/*.[ch])
+  set(bad "")
+  list(LENGTH files n)
+  foreach(f IN LISTS files)
+    dc_layer_of(${f} lf)
+    get_filename_component(dir ${f} DIRECTORY)
+    string(REGEX MATCH "^backends/[^/]+" fbackend "${f}")
+    file(STRINGS ${root}/${f} lines REGEX "^[ \t]*#[ \t]*include[ \t]*\"")
+    foreach(line IN LISTS lines)
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*\"([^\"]+)\".*" "\\1" inc "${line}")
+      set(hit "")
+      foreach(base IN ITEMS ${dir} ${roots})
+        if(EXISTS ${root}/${base}/${inc} AND NOT IS_DIRECTORY ${root}/${base}/${inc})
+          file(REAL_PATH ${root}/${base}/${inc} abs)
+          file(REAL_PATH ${root} absroot)
+          file(RELATIVE_PATH hit ${absroot} ${abs})
+          break()
+        endif()
+      endforeach()
+      if(hit STREQUAL "")
+        continue()   # generated (dc_config.h, ocl_kernels_gen.h) or a system header
+      endif()
+      dc_layer_of(${hit} lh)
+      list(GET names ${lf} fname)
+      set(why "")
+      if(lh GREATER lf)
+        list(GET names ${lh} hname)
+        set(why "a header of the higher layer ${hname} from ${fname}")
+      elseif(lh EQUAL 1 AND lf EQUAL 1 AND NOT hit MATCHES "^${fbackend}/")
+        set(why "another backend's header")
+      elseif(hit MATCHES "^core/src/" AND NOT f MATCHES "^core/src/")
+        set(why "a core-private header (core/src) from ${fname}")
+      elseif(hit MATCHES "dc_backend_impl\\.h$" AND lf GREATER 1)
+        set(why "the backend vtable (only core and the backends include it) from ${fname}")
+      endif()
+      if(why)
+        list(APPEND bad "${f}: #include \"${inc}\" (${hit}): ${why}")
+      endif()
+    endforeach()
+  endforeach()
+  set(${out_violations} "${bad}" PARENT_SCOPE)
+  set(${out_count} ${n} PARENT_SCOPE)
+endfunction()
+
+if(SELFTEST)
+  # a small tree: every line marked BAD must be reported, nothing else
+  file(REMOVE_RECURSE ${SELFTEST})
+  set(t ${SELFTEST})
+  file(WRITE ${t}/core/include/dc/dc.h "#include \"dc_tensor.h\"\n")
+  file(WRITE ${t}/core/include/dc/dc_tensor.h "\n")
+  file(WRITE ${t}/core/include/dc/dc_backend_impl.h "#include \"dc_tensor.h\"\n")
+  file(WRITE ${t}/core/src/dc_internal.h "#include \"dc/dc.h\"\n")
+  file(WRITE ${t}/core/src/tensor.c "#include \"dc_internal.h\"\n#include \"dc_config.h\"\n")
+  file(WRITE ${t}/core/src/bad.c "#include \"data/dc_dataset.h\"\n")                          # BAD 1
+  file(WRITE ${t}/backends/cpu/cpu_kernels.h "#include \"dc/dc_backend_impl.h\"\n")
+  file(WRITE ${t}/backends/cpu/cpu_add.c "#include \"cpu_kernels.h\"\n#include <stdio.h>\n")
+  file(WRITE ${t}/backends/cpu/cpu_bad.c "#include \"../opencl/ocl_internal.h\"\n")          # BAD 2
+  file(WRITE ${t}/backends/cpu/cpu_bad2.c "#include \"dc_internal.h\"\n#include \"../../core/src/dc_internal.h\"\n") # BAD 3
+  file(WRITE ${t}/backends/opencl/ocl_internal.h "#include \"dc/dc_backend_impl.h\"\n")
+  file(WRITE ${t}/models/data/include/data/dc_dataset.h "#include \"dc/dc.h\"\n")
+  file(WRITE ${t}/models/data/dataset.c "#include \"data/dc_dataset.h\"\n")
+  file(WRITE ${t}/models/data/bad.c "#include \"train/dc_train.h\"\n")                         # BAD 4
+  file(WRITE ${t}/models/train/dc_train.h "#include \"data/dc_dataset.h\"\n")
+  file(WRITE ${t}/models/train/trainer.c "#include \"train/dc_train.h\"\n")
+  file(WRITE ${t}/models/train/bad.c "#include \"eval/dc_eval.h\"\n#include \"dc/dc_backend_impl.h\"\n") # BAD 5, 6
+  file(WRITE ${t}/models/eval/include/eval/dc_eval.h "#include \"train/dc_train.h\"\n")
+  file(WRITE ${t}/models/eval/kmeans.c "#include \"eval/dc_eval.h\"\n")
+  file(WRITE ${t}/models/eval/bad.c "#include \"plot_png.h\"\n")                               # BAD 7
+  file(WRITE ${t}/tools/plot_png.h "#include \"eval/dc_eval.h\"\n")
+  file(WRITE ${t}/tools/cmd.c "#include \"plot_png.h\"\n#include \"dc/dc.h\"\n")
+  dc_check_tree(${t} bad n)
+  list(LENGTH bad nbad)
+  foreach(v IN LISTS bad)
+    message(STATUS "found: ${v}")
+  endforeach()
+  set(expect "core/src/bad.c" "backends/cpu/cpu_bad.c" "backends/cpu/cpu_bad2.c" "models/data/bad.c"
+             "models/train/bad.c" "models/train/bad.c" "models/eval/bad.c")
+  set(got "")
+  foreach(v IN LISTS bad)
+    string(REGEX REPLACE ":.*" "" fv "${v}")
+    list(APPEND got ${fv})
+  endforeach()
+  list(SORT got)
+  list(SORT expect)
+  if(NOT got STREQUAL expect)
+    message(FATAL_ERROR "layering self-test: expected violations in\n  ${expect}\ngot\n  ${got}")
+  endif()
+  message(STATUS "layering self-test: the ${nbad} planted violations were found, and nothing else")
+  file(REMOVE_RECURSE ${SELFTEST})
+  return()
+endif()
+
+if(NOT ROOT)
+  message(FATAL_ERROR "usage: cmake -DROOT=<source dir> -P check_layers.cmake")
+endif()
+dc_check_tree(${ROOT} bad n)
+if(bad)
+  list(LENGTH bad nbad)
+  string(REPLACE ";" "\n  " txt "${bad}")
+  message(FATAL_ERROR "layering: ${nbad} include(s) break the layers "
+    "(core < backends < data < models < eval < tools):\n  ${txt}")
+endif()
+message(STATUS "layering: ${n} files checked, every include points to the file's own layer or one below")
