@@ -105,9 +105,9 @@ if(SELFTEST)
   file(WRITE ${t}/models/train/bad.c "#include \"eval/dc_eval.h\"\n#include \"dc/dc_backend_impl.h\"\n") # BAD 5, 6
   file(WRITE ${t}/models/eval/include/eval/dc_eval.h "#include \"train/dc_train.h\"\n")
   file(WRITE ${t}/models/eval/kmeans.c "#include \"eval/dc_eval.h\"\n")
-  file(WRITE ${t}/models/eval/bad.c "#include \"plot_png.h\"\n")                               # BAD 7
-  file(WRITE ${t}/tools/plot_png.h "#include \"eval/dc_eval.h\"\n")
-  file(WRITE ${t}/tools/cmd.c "#include \"plot_png.h\"\n#include \"dc/dc.h\"\n")
+  file(WRITE ${t}/models/eval/bad.c "#include \"plot.h\"\n")                               # BAD 7
+  file(WRITE ${t}/tools/plot.h "#include \"eval/dc_eval.h\"\n")
+  file(WRITE ${t}/tools/cmd.c "#include \"plot.h\"\n#include \"dc/dc.h\"\n")
   dc_check_tree(${t} bad n)
   list(LENGTH bad nbad)
   foreach(v IN LISTS bad)

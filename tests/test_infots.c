@@ -1,7 +1,8 @@
 /* test_infots.c: InfoTS (docs/METHOD.md §6.2): each augmentation on tiny inputs with fixed parameters
  * against hand-computed outputs (incl. the PCHIP time-warp path and both linear resizes),
  * the gates and the mix, global and local InfoNCE by hand and by finite differences, the
- * protocol defaults, a short run that lowers the loss under corrected, the augmentation
+ * protocol defaults and the corrected objective by hand, the paper's variant through the CLI,
+ * a short run that lowers the loss under corrected, the augmentation
  * weights frozen under authors and trained under corrected, bad hyperparameters, and the
  * checkpoint with its "infots." head. */
 #include <math.h>
@@ -220,6 +221,42 @@ START_TEST(test_local_infonce) {
 }
 END_TEST
 
+/* The losses at the resolved corrected defaults, by hand, on the inputs of the two tests
+ * above: temperature 1.0 and sequence 0 only, as under authors. The paper's variant (2.0,
+ * 0.1, every sequence) gives other values: global log(1 + 2 e^-0.5); local, sequence 0 with
+ * logits x10, (3 log(1 + e^-10) + log 2) / 4, averaged with sequence 1's log 2. */
+START_TEST(test_corrected_objective_by_hand) {
+    dc_model_config c = dc_model_config_defaults("infots", "harth", "corrected");
+    const float a[8] = {1, -3, 0.5f, 0, -1, 1, 0, 0.25f}, b[4] = {1, 0, 0, 1};
+    dc_tensor *z1 = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 2, 2}, a);
+    dc_tensor *z2 = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 1, 2}, b);
+    const float l[16] = {1, 0, 1, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    dc_tensor *z = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 4, 2}, l);
+    dc_tensor *G = dc_infots_global_infonce(g_ctx, z1, z2, c.infots_tau_global);
+    dc_tensor *L = dc_infots_local_infonce(g_ctx, z, 4, 0, c.infots_tau_local, c.infots_local_all);
+    ck_assert_msg(G && L, "%s", dc_last_error());
+    ck_assert_double_eq_tol(dc_tensor_item(G), log(1 + 2 / exp(1.0)), 1e-6);
+    ck_assert_double_eq_tol(dc_tensor_item(L), (3 * log(1 + exp(-1.0)) + log(2.0)) / 4, 1e-6);
+    G = dc_infots_global_infonce(g_ctx, z1, z2, 2.0);
+    L = dc_infots_local_infonce(g_ctx, z, 4, 0, 0.1, 1);
+    ck_assert_double_eq_tol(dc_tensor_item(G), log(1 + 2 * exp(-0.5)), 1e-6);
+    ck_assert_double_eq_tol(dc_tensor_item(L), ((3 * log(1 + exp(-10.0)) + log(2.0)) / 4 + log(2.0)) / 2, 1e-6);
+}
+END_TEST
+
+/* The CLI: corrected records the code's objective with trained weights; the variant's flags
+ * are recorded as given and survive --resume. */
+START_TEST(test_cli_protocol_and_variant) {
+    const char *corr[] = {"\"protocol\":\t\"corrected\"", "\"train_heads\":\ttrue", "\"infots_tau_global\":\t1,",
+                          "\"infots_tau_local\":\t1,", "\"infots_local_loss\":\t\"first-sequence\""};
+    dc_bt_cli_pretrain("--model infots --protocol corrected", corr, 5);
+    const char *var[] = {"\"train_heads\":\ttrue", "\"infots_tau_global\":\t2,", "\"infots_tau_local\":\t0.1,",
+                         "\"infots_local_loss\":\t\"all-sequences\""};
+    dc_bt_cli_pretrain("--model infots --protocol corrected --infots-tau-global 2 --infots-tau-local 0.1 --infots-local all",
+                       var, 4);
+}
+END_TEST
+
 /* Finite differences (f64) through the losses and the gated mix. */
 static dc_tensor *fd_losses(dc_ctx *ctx, dc_tensor *const *in, void *ud) {
     (void)ud;
@@ -252,8 +289,11 @@ END_TEST
 START_TEST(test_protocol_defaults_and_checks) {
     dc_model_config a = dc_model_config_defaults("infots", "harth", "authors");
     dc_model_config c = dc_model_config_defaults("infots", "harth", "corrected");
+    /* both protocols keep the code's objective (temperature 1.0, the first sequence); corrected
+     * only trains the augmentation weights (docs/METHOD.md §6.2) */
     ck_assert(a.infots_tau_global == 1.0 && a.infots_tau_local == 1.0 && !a.train_heads && !a.infots_local_all);
-    ck_assert(c.infots_tau_global == 2.0 && c.infots_tau_local == 0.1 && c.train_heads && c.infots_local_all);
+    ck_assert(c.infots_tau_global == 1.0 && c.infots_tau_local == 1.0 && c.train_heads && !c.infots_local_all);
+    ck_assert(c.infots_variety == 0.1);
     ck_assert(a.infots_aug_p == 0.2 && a.infots_local_k == 8 && a.infots_max_len == 500);
     ck_assert(dc_model_config_check(&a) == DC_OK);
     dc_model_config b = a;
@@ -421,6 +461,7 @@ int main(void) {
     tcase_set_timeout(tl, 60);
     tcase_add_test(tl, test_global_infonce);
     tcase_add_test(tl, test_local_infonce);
+    tcase_add_test(tl, test_corrected_objective_by_hand);
     tcase_add_test(tl, test_fd_gradients);
     suite_add_tcase(s, tl);
     TCase *tm = tcase_create("method");
@@ -430,6 +471,7 @@ int main(void) {
     tcase_add_test(tm, test_corrected_lowers_loss);
     tcase_add_test(tm, test_checkpoint_and_frozen_weights);
     tcase_add_test(tm, test_authors_weights_untrained_in_trainer);
+    tcase_add_test(tm, test_cli_protocol_and_variant);
     suite_add_tcase(s, tm);
     return dc_test_run_suite(s) ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 /* test_tnc.c: TNC (docs/METHOD.md §6.4): the BCE combination against hand values, the discriminator
- * (layers, dropout, finite differences), centre draws at the HARTH and SleepEEG Tc, short
+ * (layers, dropout, finite differences), centre draws at the HARTH and SleepEEG Tc and the
+ * anchor bound B*w - 2w at two batch sizes, short
  * runs that lower the loss (discriminator frozen under authors, trained under corrected),
  * bad hyperparameters, and the checkpoint with its "tnc." heads. */
 #include <math.h>
@@ -93,15 +94,19 @@ START_TEST(test_discriminator_grad_fd) {
 }
 END_TEST
 
+/* The anchor bound is the authors' randint(2w, B*w - 2w) for any batch size B: U{40..119} at
+ * B = 8 (the paper's batch), U{40..199} at B = 12; B = 4 leaves no anchor. */
 START_TEST(test_centre_draws) {
     int64_t t, pos[20], neg[20];
     dc_rng r = dc_rng_init(9);
-    int below = 0, above = 0;
-    for (int it = 0; it < 2000; it++) {
-        /* HARTH / ECG: Tc = 119; anchors U{40..119}; neighbours clipped to [11, 109] */
-        ck_assert(dc_tnc_draw_centres(&r, 20, 20, 119, 8 * 119, &t, pos, neg) == DC_OK);
-        ck_assert(t >= 40 && t <= 119);
-        below += t == 40, above += t == 119;
+    const int64_t batches[2] = {8, 12}, t_max[2] = {119, 199};
+    int below[2] = {0}, above[2] = {0};
+    for (int it = 0; it < 4000; it++) {
+        /* HARTH / ECG: Tc = 119; neighbours clipped to [11, 109] */
+        int k = it % 2;
+        ck_assert(dc_tnc_draw_centres(&r, 20, 20, 119, batches[k], 119, &t, pos, neg) == DC_OK);
+        ck_assert_msg(t >= 40 && t <= t_max[k], "B = %lld: anchor %lld", (long long)batches[k], (long long)t);
+        below[k] += t == 40, above[k] += t == t_max[k];
         for (int i = 0; i < 20; i++) {
             ck_assert(pos[i] >= 11 && pos[i] <= 109);
             if (t > 59) /* t > Tc/2: U{10 .. max(t - 99, 11) - 1} */
@@ -110,11 +115,15 @@ START_TEST(test_centre_draws) {
             else /* U{min(t + 100, 98) .. 108} = U{98..108} */
                 ck_assert(neg[i] >= 98 && neg[i] <= 108);
         }
-        /* SleepEEG: Tc = 300, t <= 119 < 150: non-neighbours U{t + 100 .. 289} */
-        ck_assert(dc_tnc_draw_centres(&r, 20, 20, 300, 8 * 300, &t, pos, neg) == DC_OK);
+        /* SleepEEG: Tc = 300, B = 8, t <= 119 < 150: non-neighbours U{t + 100 .. 289} */
+        ck_assert(dc_tnc_draw_centres(&r, 20, 20, 300, 8, 300, &t, pos, neg) == DC_OK);
         for (int i = 0; i < 20; i++) ck_assert(neg[i] >= t + 100 && neg[i] <= 289 && pos[i] >= 11 && pos[i] <= 290);
     }
-    ck_assert(below > 5 && above > 5); /* both ends of U{40..119} occur (about 25 times each) */
+    /* both ends of each range occur (about 25 and 12 times each in 2000 draws) */
+    for (int k = 0; k < 2; k++)
+        ck_assert_msg(below[k] > 3 && above[k] > 3, "B = %lld: ends drawn %d and %d times", (long long)batches[k], below[k], above[k]);
+    ck_assert(dc_tnc_draw_centres(&r, 20, 20, 119, 4, 119, &t, pos, neg) == DC_ERR_SHAPE);
+    ck_assert_msg(strstr(dc_last_error(), "batch of 4 sequences") && strstr(dc_last_error(), "[40, 40)"), "%s", dc_last_error());
 }
 END_TEST
 
@@ -154,10 +163,20 @@ START_TEST(test_bad_hyperparameters) {
     dc_tensor *x = dc_tensor_zeros(ctx, DC_F32, 3, (int64_t[]){8, 15, 3});
     ck_assert(!dc_model_loss(m, ctx, x, 1, &r, NULL));
     ck_assert_msg(strstr(dc_last_error(), "window of 20 instances is longer than the sequences (T = 15)"), "%s", dc_last_error());
-    /* a flattened batch too short for the anchors (up to 6w - 1 + w/2 = 129) */
-    x = dc_tensor_zeros(ctx, DC_F32, 3, (int64_t[]){2, 60, 3});
+    /* a batch too small for the anchor range [2w, B*w - 2w) */
+    x = dc_tensor_zeros(ctx, DC_F32, 3, (int64_t[]){4, 60, 3});
     ck_assert(!dc_model_loss(m, ctx, x, 1, &r, NULL));
-    ck_assert_msg(strstr(dc_last_error(), ">= 129 instances, got B*T = 120"), "%s", dc_last_error());
+    ck_assert_msg(strstr(dc_last_error(), "batch of 4 sequences") && strstr(dc_last_error(), "need B >= 5"), "%s", dc_last_error());
+    /* B = 5 has anchors 40..59 (windows up to 69 <= B*T = 120); the old bound 6w - 1 needed 129 */
+    x = dc_tensor_zeros(ctx, DC_F32, 3, (int64_t[]){5, 24, 3});
+    ck_assert_msg(dc_model_loss(m, ctx, x, 1, &r, NULL), "%s", dc_last_error());
+    dc_model_free(m);
+    /* a flattened batch shorter than Tc */
+    cfg.tnc_tc = 300;
+    m = dc_model_new(&cfg, be, 3);
+    x = dc_tensor_zeros(ctx, DC_F32, 3, (int64_t[]){5, 20, 3});
+    ck_assert(!dc_model_loss(m, ctx, x, 1, &r, NULL));
+    ck_assert_msg(strstr(dc_last_error(), ">= 300 instances, got B*T = 100"), "%s", dc_last_error());
     dc_model_free(m);
     /* Tc shorter than window + 1 */
     cfg.tnc_tc = 20;

@@ -1,7 +1,7 @@
 /* test_tsne.c: Barnes-Hut t-SNE keeps well-separated Gaussian clusters apart (nearest-neighbour
  * purity and trustworthiness computed here), gives the same map for the same seed, agrees
- * with the exact sums (angle 0) on structure, survives duplicate points, rejects bad input;
- * and the PNG writer produces a readable file. */
+ * with the exact sums (angle 0) on structure, survives duplicate points, rejects bad input.
+ * The figures are tests/test_plot.c's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +10,6 @@
 #include "dc/dc.h"
 #include "dc_test.h"
 #include "eval/dc_eval.h"
-#include "plot_png.h"
 
 enum { NC = 4, PER = 60, N = NC * PER, D = 10 };
 
@@ -121,46 +120,12 @@ START_TEST(test_duplicates_and_bad_input) {
 }
 END_TEST
 
-START_TEST(test_png_scatter) {
-    float Y[8] = {0, 0, 1, 1, 2, 0, 3, 1};
-    int32_t y[4] = {0, 1, 2, -1};
-    const char *names[3] = {"AFIB", "AFL", "N"};
-    char *dir = dc_test_tmpdir(), p[4200];
-    snprintf(p, sizeof p, "%s/s.png", dir);
-    ck_assert_msg(dc_plot_scatter_png(p, Y, y, 4, 3, names, "test") == DC_OK, "%s", dc_last_error());
-    FILE *f = fopen(p, "rb");
-    unsigned char sig[8] = {0};
-    ck_assert(f && fread(sig, 1, 8, f) == 8);
-    fclose(f);
-    ck_assert(!memcmp(sig, "\x89PNG\r\n\x1a\n", 8));
-    int32_t bad[4] = {0, 1, 3, 0}; /* label 3 with 3 classes */
-    ck_assert_int_eq(dc_plot_scatter_png(p, Y, bad, 4, 3, names, NULL), DC_ERR_ARG);
-    dc_scatter panels[2] = {{Y, y, 4, 3, names, NULL}, {0}};
-    const char *rows[2] = {"DynaCL", "TS2Vec"}, *cols[1] = {"ECG"};
-    snprintf(p, sizeof p, "%s/g.png", dir);
-    ck_assert_int_eq(dc_plot_grid_png(p, 2, 1, panels, rows, cols, "grid"), DC_OK);
-    dc_image im;
-    ck_assert_int_eq(dc_image_new(&im, 40, 12), DC_OK);
-    const uint8_t black[3] = {0, 0, 0};
-    ck_assert_int_eq(dc_image_text(&im, 1, 1, "Ab", 1, black), 12); /* 6 pixels per character */
-    int dark = 0;
-    for (int i = 0; i < 40 * 12 * 3; i++) dark += im.rgb[i] == 0;
-    ck_assert(dark > 0);
-    dc_image_free(&im);
-    snprintf(p, sizeof p, "%s/nonexistent/x.png", dir);
-    ck_assert_int_eq(dc_plot_scatter_png(p, Y, y, 4, 3, names, NULL), DC_ERR_IO);
-    dc_test_rmtree(dir);
-    free(dir);
-}
-END_TEST
-
 int main(void) {
     Suite *s = suite_create("tsne");
     TCase *tc = tcase_create("tsne");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_clusters_stay_apart);
     tcase_add_test(tc, test_duplicates_and_bad_input);
-    tcase_add_test(tc, test_png_scatter);
     suite_add_tcase(s, tc);
     return dc_test_run_suite(s) ? 1 : 0;
 }

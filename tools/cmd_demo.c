@@ -9,7 +9,7 @@
 #include "dc/dc.h"
 #include "dc/dc_atomic.h"
 #include "eval_tools.h"
-#include "plot_png.h"
+#include "plot.h"
 #include "report.h"
 #include "tool_common.h"
 #include "train/dc_train.h"
@@ -177,7 +177,7 @@ int cmd_demo(int argc, char **argv) {
     const char *names[DC_MAX_CLASSES];
     for (int c = 0; c < ds.frames.n_classes; c++) names[c] = ds.frames.class_names[c];
     snprintf(path, sizeof path, "%s/tsne.png", out);
-    if (dc_plot_scatter_png(path, Y[0], y[0], n[0], ds.frames.n_classes, names, "DynaCL, synthetic (t-SNE)") != DC_OK) {
+    if (dc_plot_scatter_file(path, Y[0], y[0], n[0], ds.frames.n_classes, names, "DynaCL, synthetic (t-SNE)", NULL) != DC_OK) {
         rc = dc_tool_fail("demo", "writing the plot");
         goto done;
     }
@@ -185,7 +185,7 @@ int cmd_demo(int argc, char **argv) {
                             {Y[0], y[0], n[0], ds.frames.n_classes, names, NULL}};
     const char *rows[2] = {"Random Init.", "DynaCL"}, *cols[1] = {"synthetic"};
     snprintf(path, sizeof path, "%s/figure.png", out);
-    if (dc_plot_grid_png(path, 2, 1, panels, rows, cols, "t-SNE of the balanced test subset") != DC_OK) {
+    if (dc_plot_grid_file(path, 2, 1, panels, rows, cols, "t-SNE of the balanced test subset", NULL) != DC_OK) {
         rc = dc_tool_fail("demo", "writing the figure");
         goto done;
     }

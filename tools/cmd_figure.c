@@ -1,11 +1,12 @@
 /* cmd_figure.c: `dynacl figure`: compose t-SNE coordinate CSVs (from `dynacl tsne`) into one
- * PNG grid of methods (rows) x datasets (columns), as the paper's Figure 3. */
+ * grid of methods (rows) x datasets (columns), as the paper's Figure 3: PNG, SVG or PDF by the
+ * extension of --out. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dc/dc.h"
 #include "eval_tools.h"
-#include "plot_png.h"
+#include "plot.h"
 #include "tool_common.h"
 
 typedef struct panel_csv {
@@ -90,7 +91,7 @@ static int split_list(char *s, const char **out, int max) {
 int cmd_figure(int argc, char **argv) {
     const char *out = NULL, *title = NULL, *meth_s = NULL, *ds_s = NULL;
     const dc_opt opts[] = {
-        {"out", OPT_STR, &out, "output PNG"},
+        {"out", OPT_STR, &out, "output figure: .png, .svg or .pdf"},
         {"title", OPT_STR, &title, "figure title (default: none)"},
         {"methods", OPT_STR, &meth_s, "row order, comma-separated (default: the paper's order)"},
         {"datasets", OPT_STR, &ds_s, "column order, comma-separated (default: harth, sleepeeg, ecg, others)"},
@@ -100,10 +101,17 @@ int cmd_figure(int argc, char **argv) {
     const char **files = malloc((size_t)(argc + 1) * sizeof *files);
     if (!files) return dc_tool_fail("figure", "out of memory");
     int nf = 0;
-    int r = dc_opts_parse_pos("figure", "--out fig.png TSNE.csv... [--methods a,b] [--datasets x,y]", opts, argc, argv,
-                              files, &nf);
-    if (r || !out || !nf) {
-        if (!r) fprintf(stderr, "dynacl figure: needs --out and at least one CSV written by `dynacl tsne`\n");
+    int r = dc_opts_parse_pos("figure", "--out fig.png|.svg|.pdf TSNE.csv... [--methods a,b] [--datasets x,y]", opts, argc,
+                              argv, files, &nf);
+    dc_plot_format fmt;
+    if (!r && (!out || !nf)) {
+        fprintf(stderr, "dynacl figure: needs --out and at least one CSV written by `dynacl tsne`\n");
+        r = -1;
+    } else if (!r && dc_plot_format_of(out, &fmt) != DC_OK) {
+        fprintf(stderr, "dynacl figure: --out %s\n", dc_last_error());
+        r = -1;
+    }
+    if (r) {
         free(files);
         return r > 0 ? 0 : 2;
     }
@@ -146,9 +154,8 @@ int cmd_figure(int argc, char **argv) {
     if (!rc) {
         const char *row_names[64], *col_names[16];
         for (int i = 0; i < nr; i++) row_names[i] = et_pretty_method(rows[i]);
-        for (int j = 0; j < nc; j++)
-            col_names[j] = !strcmp(cols[j], "harth") ? "HARTH" : !strcmp(cols[j], "sleepeeg") ? "SleepEEG" : !strcmp(cols[j], "ecg") ? "ECG" : cols[j];
-        if (dc_plot_grid_png(out, nr, nc, grid, row_names, col_names, title) != DC_OK) rc = dc_tool_fail("figure", "writing");
+        for (int j = 0; j < nc; j++) col_names[j] = et_pretty_dataset(cols[j]);
+        if (dc_plot_grid_file(out, nr, nc, grid, row_names, col_names, title, NULL) != DC_OK) rc = dc_tool_fail("figure", "writing");
         else printf("wrote %s: %d method%s x %d dataset%s\n", out, nr, nr > 1 ? "s" : "", nc, nc > 1 ? "s" : "");
     }
     for (int i = 0; p && i < nf; i++) free(p[i].Y), free(p[i].y);

@@ -194,9 +194,9 @@ int cmd_pretrain(int argc, char **argv) {
         {"tnc-weight", OPT_DBL, &a.bl.tnc_weight, "tnc W_TNC, weight of non-neighbours as positives (default 0.1)"},
         {"tnc-tc", OPT_INT, &a.bl.tnc_tc, "tnc Tc, the centres' clipping bound (sequence_sample: HARTH/ECG 119, SleepEEG 300; 0 = T)"},
         /* InfoTS, CoST (issue 9, docs/METHOD.md §6.2, §6.5) */
-        {"infots-local", OPT_STR, &a.i9.infots_local, "infots local InfoNCE over the first (authors) | all (corrected) sequences"},
-        {"infots-tau-global", OPT_DBL, &a.i9.infots_tau_global, "infots global temperature (authors 1.0, corrected 2.0)"},
-        {"infots-tau-local", OPT_DBL, &a.i9.infots_tau_local, "infots local temperature (authors 1.0, corrected 0.1)"},
+        {"infots-local", OPT_STR, &a.i9.infots_local, "infots local InfoNCE over the first (default, both protocols) | all sequences (the paper's variant)"},
+        {"infots-tau-global", OPT_DBL, &a.i9.infots_tau_global, "infots global temperature (default 1.0, both protocols; the paper's variant 2.0)"},
+        {"infots-tau-local", OPT_DBL, &a.i9.infots_tau_local, "infots local temperature (default 1.0, both protocols; the paper's variant 0.1)"},
         {"cost-key-encoder", OPT_STR, &a.i9.cost_key, "cost key encoder: self (authors: frozen encoder) | momentum (corrected)"},
         {"cost-season-len", OPT_INT, &a.i9.cost_season_len, "cost season layer length (sequence_sample: HARTH/ECG 119, SleepEEG 300)"},
         {0},

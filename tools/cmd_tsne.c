@@ -1,13 +1,14 @@
 /* cmd_tsne.c: `dynacl tsne`: a 2-D Barnes-Hut t-SNE of the balanced test subset's eval-mode
- * embeddings (docs/METHOD.md §7.3) or of given embeddings, written as a PNG scatter plot (one colour per
- * class, legend) and a CSV of the coordinates that `dynacl figure` composes into a grid. */
+ * embeddings (docs/METHOD.md §7.3) or of given embeddings, written as a scatter plot (PNG, SVG or
+ * PDF by the extension; one colour per class, legend) and a CSV of the coordinates that
+ * `dynacl figure` composes into a grid. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dc/dc.h"
 #include "dc/dc_npy.h"
 #include "eval_tools.h"
-#include "plot_png.h"
+#include "plot.h"
 #include "tool_common.h"
 
 static int write_csv(const char *path, const char *method, const char *dataset, const char *protocol, int n_classes,
@@ -35,7 +36,7 @@ int cmd_tsne(int argc, char **argv) {
         {"data", OPT_STR, &data, "prepared dataset folder, or 'synthetic': its balanced test subset"},
         {"embeddings", OPT_STR, &zpath, "instead: a float32 .npy (N, F) of features"},
         {"labels", OPT_STR, &ypath, "with --embeddings: int32/int64 .npy (N) of classes"},
-        {"out", OPT_STR, &out, "output PNG"},
+        {"out", OPT_STR, &out, "output figure: .png, .svg or .pdf"},
         {"csv", OPT_STR, &csv, "coordinates CSV (default: --out with .csv)"},
         {"title", OPT_STR, &title, "plot title (default: method and dataset)"},
         {"method", OPT_STR, &method_s, "method name for the title and CSV (default: from the checkpoint)"},
@@ -51,10 +52,16 @@ int cmd_tsne(int argc, char **argv) {
         {"backend", OPT_STR, &backend, "backend for the encoder (default cpu)"},
         {0},
     };
-    int r = dc_opts_parse("tsne", "(--checkpoint CKPT --data DIR | --embeddings Z.npy --labels y.npy) --out fig.png", opts, argc, argv);
+    int r = dc_opts_parse("tsne", "(--checkpoint CKPT --data DIR | --embeddings Z.npy --labels y.npy) --out fig.png|.svg|.pdf",
+                          opts, argc, argv);
     if (r) return r > 0 ? 0 : 2;
     if (!out || (!!ckpt + !!zpath) != 1 || (ckpt && !data) || (zpath && !ypath) || iters < 1 || max_points < 0) {
         fprintf(stderr, "dynacl tsne: needs --out and either --checkpoint with --data or --embeddings with --labels\n");
+        return 2;
+    }
+    dc_plot_format fmt;
+    if (dc_plot_format_of(out, &fmt) != DC_OK) { /* before the t-SNE, not after it */
+        fprintf(stderr, "dynacl tsne: --out %s\n", dc_last_error());
         return 2;
     }
     int rc = 0;
@@ -168,12 +175,12 @@ int cmd_tsne(int argc, char **argv) {
         if (dot && (!sl || dot > sl)) *dot = '\0';
         strncat(csvp, ".csv", sizeof csvp - strlen(csvp) - 1);
     }
-    if (dc_plot_scatter_png(out, Y, y, n, n_classes, names, ttl) != DC_OK) {
-        rc = dc_tool_fail("tsne", "writing the plot");
+    if (!write_csv(csvp, method, dsname, protocol, n_classes, names, Y, y, n)) { /* first: kept if the figure fails */
+        rc = 1;
         goto done;
     }
-    if (!write_csv(csvp, method, dsname, protocol, n_classes, names, Y, y, n)) {
-        rc = 1;
+    if (dc_plot_scatter_file(out, Y, y, n, n_classes, names, ttl, NULL) != DC_OK) {
+        rc = dc_tool_fail("tsne", "writing the plot");
         goto done;
     }
     printf("KL divergence %.4f after %.1f s; wrote %s and %s\n", kl, dc_now() - t0, out, csvp);

@@ -147,3 +147,7 @@ const char *et_pretty_method(const char *m) {
         if (!strcmp(m, names[i][0])) return names[i][1];
     return m;
 }
+
+const char *et_pretty_dataset(const char *d) {
+    return !strcmp(d, "harth") ? "HARTH" : !strcmp(d, "sleepeeg") ? "SleepEEG" : !strcmp(d, "ecg") ? "ECG" : d;
+}

@@ -25,5 +25,7 @@ int et_class_index(const char *cmd, const dc_dataset *ds, const char *s);
 int et_write_text(const char *cmd, const char *path, const char *text);
 /* The paper's name of a method ("dynacl-m" -> "DynaCL-M"); unknown names unchanged. */
 const char *et_pretty_method(const char *m);
+/* The paper's name of a dataset ("sleepeeg" -> "SleepEEG"); unknown names unchanged. */
+const char *et_pretty_dataset(const char *d);
 
 #endif

@@ -7,14 +7,15 @@
 
 #   tools/gpu-check.sh             on the GPU machine, from the repository root
 #   tools/gpu-check.sh --prepare   here (Debian, apt): fetch the build dependencies the GPU
-#                                  image may lack (cJSON, libpng, libcurl, zlib, Check,
-#                                  pkgconf) as .debs into .gpu-deps/, to carry along
+#                                  image may lack (cJSON, libcurl, zlib, Check, pkgconf) as
+#                                  .debs into .gpu-deps/, to carry along (figures, which need
+#                                  cairo, are built off: DC_FIGURES=OFF)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 DEPS_DIR=.gpu-deps
-DEB_PKGS="libcjson1 libcjson-dev libpng16-16 libpng-dev zlib1g zlib1g-dev check libsubunit0 libsubunit-dev
+DEB_PKGS="libcjson1 libcjson-dev zlib1g zlib1g-dev check libsubunit0 libsubunit-dev
   libcurl4 libcurl4-openssl-dev libbrotli1 libgssapi-krb5-2 libidn2-0 libldap-2.5-0 libnghttp2-14 libpsl5
   librtmp1 libssh2-1 libssl3 libzstd1 libcom-err2 libk5crypto3 libkeyutils1 libkrb5-3 libkrb5support0
   libsasl2-2 libsasl2-modules-db libdb5.3 libgnutls30 libgmp10 libhogweed6 libnettle8 libp11-kit0
@@ -81,11 +82,11 @@ NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 CUDA_LIB=$(cd "$(dirname "$(readlink -f "$NVCC")")/../lib64" 2>/dev/null && pwd || echo /usr/local/cuda/lib64)
 LINK_FLAGS="-Wl,-rpath,$CUDA_LIB" # cuBLAS/cuFFT found at run time even without ld.so.conf entries
 CMAKE_EXTRA=(-DCMAKE_CUDA_COMPILER="$NVCC")
-if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libcjson libpng libcurl zlib check 2>/dev/null; then
+if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libcjson libcurl zlib check 2>/dev/null; then
   echo "deps: from the system"
 else
   if ! ls "$DEPS_DIR"/*.deb >/dev/null 2>&1; then
-    echo "gpu-check: pkg-config, cJSON, libpng, libcurl, zlib or Check is missing here, and there is no $DEPS_DIR/:"
+    echo "gpu-check: pkg-config, cJSON, libcurl, zlib or Check is missing here, and there is no $DEPS_DIR/:"
     echo "gpu-check: run 'tools/gpu-check.sh --prepare' on the dev machine and carry $DEPS_DIR"
     exit 2
   fi
@@ -109,7 +110,7 @@ fi
 # ---- configure and build (only what the check runs)
 GEN=()
 if command -v ninja >/dev/null 2>&1; then GEN=(-G Ninja); fi
-run configure 240 cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DDC_CUDA=ON -DDC_OPENCL=OFF \
+run configure 240 cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DDC_CUDA=ON -DDC_OPENCL=OFF -DDC_FIGURES=OFF \
   -DCMAKE_CUDA_ARCHITECTURES=90 "-DCMAKE_EXE_LINKER_FLAGS=$LINK_FLAGS" "${CMAKE_EXTRA[@]}"
 if [ "${S_STATUS[-1]}" = ok ]; then
   run build 360 cmake --build "$BUILD" -j "$JOBS" --target dynacl_cli test_parity test_cuda

@@ -22,6 +22,7 @@ int cmd_linear_eval(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_tsne(int argc, char **argv);
 int cmd_figure(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 

@@ -7,11 +7,12 @@
  *     dc_model *m = dc_model_new(&cfg, be, D);           // head: infots.aug_weight (2, 7)
  *     dc_tensor *L = dc_model_loss(m, ctx, x, 1, &rng, &terms);
  *
- * Protocols: authors never trains the augmentation weights, uses temperature 1.0 for both
- * losses and computes the local loss on the first sequence only; corrected trains the
- * weights (cfg.train_heads, the meta-learner simplified as docs/BASELINES.md describes),
- * uses tau0 = 2.0 (global) and tau1 = 0.1 (local), and averages the local loss over every
- * sequence. Not here: the NaN-row zeroing of TSEncoder (the pipeline emits no NaN).
+ * Both protocols keep the code's objective: temperature 1.0 for both losses and the local
+ * loss on the first sequence only. authors never trains the augmentation weights; corrected
+ * trains them (cfg.train_heads, the meta-learner simplified as docs/BASELINES.md describes).
+ * The paper's tau0 = 2.0, tau1 = 0.1 and a local loss over every sequence are a variant
+ * (cfg.infots_tau_global, infots_tau_local, infots_local_all). Not here: the NaN-row
+ * zeroing of TSEncoder (the pipeline emits no NaN).
  */
 #ifndef DC_INFOTS_H
 #define DC_INFOTS_H

@@ -1,6 +1,6 @@
 /* dc_tnc.h: TNC (docs/METHOD.md §6.4) on the shared encoder, as the authors' baselines/tnc.py runs it.
  * The batch (B, T, D) is flattened into one series of B*T instances; an anchor centre
- * t ~ U{2w .. 6w-1} (the code's upper bound 8w - 2w), mc neighbour centres
+ * t ~ U{2w .. B*w - 2w - 1} (the code's randint(2w, batch_size*w - 2w)), mc neighbour centres
  * int(t + N(0, 1) * eps * w) clipped to [w/2+1, Tc-w/2], mc non-neighbour centres at least
  * delta away (clipped with Tc, not the series length); windows of w instances around each
  * centre; three encoder calls ((mc, w, D) each, the anchor repeated); a discriminator on
@@ -27,9 +27,11 @@ dc_status dc_tnc_config_check(const dc_model_config *cfg);
 
 #define DC_TNC_EPSILON 1    /* the ADF-derived neighbourhood scale when the test is skipped */
 
-/* Centres of one step: *t, pos[mc], neg[mc] (docs/METHOD.md §6.4 steps 2, 5, 6; delta = 5 eps w).
- * n_series = B*T checks that every window lies inside the flattened series. */
-dc_status dc_tnc_draw_centres(dc_rng *rng, int64_t w, int64_t mc, int64_t Tc, int64_t n_series, int64_t *t, int64_t *pos,
+/* Centres of one step on a batch of B sequences of T instances: *t ~ U{2w .. B*w - 2w - 1},
+ * pos[mc], neg[mc] (docs/METHOD.md §6.4 steps 2, 5, 6; delta = 5 eps w). Fails when B is too
+ * small for the anchor range (B*w - 2w - 1 < 2w, i.e. B < 5) or a window would leave the
+ * flattened series of B*T instances. */
+dc_status dc_tnc_draw_centres(dc_rng *rng, int64_t w, int64_t mc, int64_t Tc, int64_t B, int64_t T, int64_t *t, int64_t *pos,
                               int64_t *neg);
 
 /* Discriminator logits (N) for pairs of rows za, zb (N, 32): Linear(64, 128) -> ReLU ->

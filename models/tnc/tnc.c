@@ -41,19 +41,24 @@ dc_status dc_tnc_setup(dc_model *m, dc_backend *be, dc_rng *rng) {
     return st;
 }
 
-dc_status dc_tnc_draw_centres(dc_rng *rng, int64_t w, int64_t mc, int64_t Tc, int64_t n_series, int64_t *t, int64_t *pos,
+dc_status dc_tnc_draw_centres(dc_rng *rng, int64_t w, int64_t mc, int64_t Tc, int64_t B, int64_t T, int64_t *t, int64_t *pos,
                               int64_t *neg) {
     int64_t half = w / 2, delta = 5 * DC_TNC_EPSILON * w;
     if (w < 2 || mc < 1) return dc_fail(DC_ERR_ARG, "tnc: window %lld / Monte-Carlo size %lld", (long long)w, (long long)mc);
     if (Tc < w + 1)
         return dc_fail(DC_ERR_SHAPE, "tnc: Tc = %lld leaves no neighbour centre for window %lld (need Tc >= window + 1)",
                        (long long)Tc, (long long)w);
-    int64_t need = 6 * w - 1 + half > Tc ? 6 * w - 1 + half : Tc; /* last anchor window end, last clipped centre */
-    if (n_series < need)
+    /* the authors' np.random.randint(2w, batch_size * w - 2w): the last anchor is B*w - 2w - 1 */
+    int64_t t_hi = B * w - 2 * w - 1;
+    if (B < 1 || T < 1 || t_hi < 2 * w)
+        return dc_fail(DC_ERR_SHAPE, "tnc: a batch of %lld sequences leaves no anchor centre in [2w, B*w - 2w) = [%lld, %lld) "
+                       "for window %lld (need B >= 5)", (long long)B, (long long)(2 * w), (long long)(t_hi + 1), (long long)w);
+    int64_t need = t_hi + half > Tc ? t_hi + half : Tc; /* last anchor window end, last clipped centre */
+    if (B * T < need)
         return dc_fail(DC_ERR_SHAPE,
                        "tnc: window %lld with Tc = %lld needs a flattened batch of >= %lld instances, got B*T = %lld",
-                       (long long)w, (long long)Tc, (long long)need, (long long)n_series);
-    *t = dc_rng_randint(rng, 2 * w, 6 * w - 1);
+                       (long long)w, (long long)Tc, (long long)need, (long long)(B * T));
+    *t = dc_rng_randint(rng, 2 * w, t_hi);
     for (int64_t i = 0; i < mc; i++) {
         int64_t tp = (int64_t)((double)*t + dc_rng_normal(rng) * DC_TNC_EPSILON * (double)w); /* int(): toward zero */
         pos[i] = tp < half + 1 ? half + 1 : tp > Tc - half ? Tc - half : tp;
@@ -153,7 +158,7 @@ static dc_tensor *loss_tnc(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training,
         return NULL;
     }
     dc_tensor *L = NULL, *lp = NULL, *ln = NULL;
-    if (dc_tnc_draw_centres(rng, w, mc, Tc, B * T, c, pos, neg) == DC_OK) {
+    if (dc_tnc_draw_centres(rng, w, mc, Tc, B, T, c, pos, neg) == DC_OK) {
         for (int64_t i = 1; i < mc; i++) c[i] = c[0]; /* the anchor, repeated mc times */
         dc_tensor *xs = dc_reshape(ctx, x, 3, (int64_t[]){1, B * T, D});
         dc_tensor *za = dc_encoder_forward(m->enc, ctx, windows(ctx, xs, c, mc, w), training);

@@ -49,12 +49,12 @@ typedef struct dc_model_config {
     double tnc_weight;         /* W_TNC = 0.1, weight of non-neighbours taken as positives */
     int64_t tnc_tc;            /* Tc clipping the centres: config sequence_sample (119, 300, 119); 0 = T */
     /* InfoTS, CoST (issue 9; docs/METHOD.md §6.2, §6.5) */
-    double infots_tau_global;  /* global InfoNCE temperature: authors 1.0, corrected tau0 = 2.0 */
-    double infots_tau_local;   /* local InfoNCE temperature: authors 1.0, corrected tau1 = 0.1 */
+    double infots_tau_global;  /* global InfoNCE temperature: 1.0 (the code's; the paper's tau0 = 2.0 is a variant) */
+    double infots_tau_local;   /* local InfoNCE temperature: 1.0 (the code's; the paper's tau1 = 0.1 is a variant) */
     double infots_aug_p;       /* 0.2: probability that view 1 is the augmented mix */
     int64_t infots_local_k;    /* 8 chunks of the local InfoNCE */
     int64_t infots_max_len;    /* 500: longer sequences are first cut to a random window */
-    int infots_local_all;      /* (P) local InfoNCE over every sequence (authors: the first only) */
+    int infots_local_all;      /* local InfoNCE over every sequence (a variant; default: the first only, as the code) */
     double infots_variety;     /* corrected meta-learner: weight of the augmentation-entropy term (0.1) */
     int64_t cost_queue;        /* MoCo queue K = 256 */
     double cost_momentum;      /* 0.999 */

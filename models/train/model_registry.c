@@ -81,12 +81,15 @@ dc_model_config dc_model_config_defaults(const char *model, const char *dataset,
     c.tnc_tc = !strcmp(c.dataset, "sleepeeg") ? 300 : (!strcmp(c.dataset, "harth") || !strcmp(c.dataset, "ecg")) ? 119 : 0;
     /* InfoTS, CoST (docs/METHOD.md §6.2, §6.5, §9 items 19–20); the season length is sequence_sample
      * (119 elsewhere) */
-    c.infots_tau_global = corrected ? 2.0 : 1.0;
-    c.infots_tau_local = corrected ? 0.1 : 1.0;
+    /* InfoTS keeps the code's objective under both protocols (temperature 1.0, local loss on
+     * the first sequence; docs/METHOD.md §6.2): corrected only trains the augmentation weights.
+     * The paper's temperatures and the all-sequence local loss are a variant by flags. */
+    c.infots_tau_global = 1.0;
+    c.infots_tau_local = 1.0;
     c.infots_aug_p = 0.2;
     c.infots_local_k = 8;
     c.infots_max_len = 500;
-    c.infots_local_all = corrected;
+    c.infots_local_all = 0;
     c.infots_variety = 0.1;
     c.cost_queue = 256;
     c.cost_momentum = 0.999;

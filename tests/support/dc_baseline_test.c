@@ -178,7 +178,7 @@ void dc_bt_cli_pretrain(const char *args, const char *const *expect, int n) {
 void dc_bt_checkpoint_embed(const dc_model_config *cfg, const char *const *heads, int n) {
     dc_synth_opts so = dc_synth_opts_default();
     so.subjects = 3;
-    so.minutes = 2; /* 18 sequences of T = 119, 15 for training */
+    so.minutes = 4; /* 36 sequences of T = 119: batches of 5 in both splits */
     dc_dataset ds;
     ck_assert_msg(dc_dataset_synthetic(&so, &ds) == DC_OK, "%s", dc_last_error());
     dc_backend *be = dc_backend_new("cpu");
@@ -186,7 +186,7 @@ void dc_bt_checkpoint_embed(const dc_model_config *cfg, const char *const *heads
     ck_assert_msg(m, "%s", dc_last_error());
     dc_train_opts o = dc_train_opts_default();
     o.epochs = 1;
-    o.batch = 3;
+    o.batch = 5; /* TNC's anchor range [2w, B*w - 2w) needs B >= 5 (docs/METHOD.md §6.4) */
     o.valid_interval = 1;
     o.log_every = 1;
     char *dir = dc_test_tmpdir(), run[1200], path[1300], args[4200], out[8192];

@@ -1,7 +1,7 @@
 /* dc_eval.h: the paper's evaluation (docs/METHOD.md §7): frozen-encoder linear evaluation, k-means,
  * clustering scores (Davies-Bouldin, silhouette, Calinski-Harabasz, the joint score J),
- * Barnes-Hut t-SNE. Protocol switches: docs/METHOD.md §0, §9. Not here: PNG plots
- * and the report tables, which present results (tools/plot_png.h, tools/report.h).
+ * Barnes-Hut t-SNE. Protocol switches: docs/METHOD.md §0, §9. Not here: the figures
+ * and the report tables, which present results (tools/plot.h, tools/report.h).
  *
  *     dc_linear_eval_opts lo = dc_linear_eval_opts_default(DC_PROTOCOL_AUTHORS);
  *     dc_linear_eval_result r;
