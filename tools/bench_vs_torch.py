@@ -220,7 +220,8 @@ def main():
     if device == "cuda" and not torch.cuda.is_available():
         die("--device cuda, but PyTorch sees no CUDA device")
     args.backend = args.backend or device
-    graph = device == "cuda" and not args.no_graph
+    graph = device == "cuda" and not args.no_graph  # PyTorch's CUDA graph
+    dyn_graph = args.backend.split(":")[0] == "cuda" and not args.no_graph  # dynacl bench --graph
     env = dict(os.environ)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -248,10 +249,12 @@ def main():
             row["torch_graph"] = time_graph(d, x, args.steps, args.warmup)
         if not args.no_dynacl:
             row["dynacl"] = run_dynacl(args, s, [], env)["ms_per_step_median"]
-            if graph:
-                row["dynacl_graph"] = run_dynacl(args, s, ["--graph"], env)["ms_per_step_median"]
+            if dyn_graph:
+                r = run_dynacl(args, s, ["--graph"], env)
+                row["dynacl_graph"] = r["ms_per_step_median"]
+                row["dynacl_graph_b2b"] = r["ms_per_step_pipelined"]  # replays back to back, one sync
         rows.append(row)
-    print_table(rows, graph, not args.no_dynacl)
+    print_table(rows, graph, dyn_graph and not args.no_dynacl, not args.no_dynacl)
     if args.json:
         with open(args.json + ".tmp", "w") as f:
             json.dump({"tool": "bench_vs_torch.py", "torch": torch.__version__, "device": name,
@@ -260,15 +263,15 @@ def main():
     return 0 if ok else 1
 
 
-def print_table(rows, graph, with_dynacl):
-    cols = [("torch_eager", "torch"), ("torch_graph", "torch+graph"), ("dynacl", "dynacl"),
-            ("dynacl_graph", "dynacl+graph")]
-    cols = [c for c in cols if (graph or "graph" not in c[0]) and (with_dynacl or "dynacl" not in c[0])]
+def print_table(rows, graph, dyn_graph, with_dynacl):
+    cols = [("torch_eager", "torch", True), ("torch_graph", "torch+graph", graph), ("dynacl", "dynacl", with_dynacl),
+            ("dynacl_graph", "dynacl+graph", dyn_graph)]
+    cols = [c for c in cols if c[2]]
     head = "%-9s %-12s" % ("shape", "B x T x D") + "".join("%13s" % c[1] for c in cols)
     ratios = []
     if with_dynacl:
         ratios.append(("dynacl", "torch_eager", "dyn/torch"))
-        if graph:
+        if dyn_graph and graph:
             ratios += [("dynacl_graph", "torch_graph", "dyng/torchg"), ("dynacl_graph", "torch_eager", "dyng/torch")]
     print(head + "".join("%13s" % r[2] for r in ratios))
     for r in rows:

@@ -138,7 +138,6 @@ const op_case dc_op_cases[] = {
     {"mpxent_relu_rows", DC_OP_MPXENT, 1, {2}, {SH(40, 8)}, {A}, 1, b_mpx_relu, 0},
     {"mpxent_large", DC_OP_MPXENT, 1, {2}, {SH(240, 32)}, {A}, 1, b_mpx_relu, 80, 1e-5, 1e-4},
     {"mpxent_tiny_tau", DC_OP_MPXENT, 1, {2}, {SH(40, 8)}, {A}, 1, b_mpx_tiny_tau, 0},
-    {"mpxent_tiny_tau_tiles", DC_OP_MPXENT, 1, {2}, {SH(96, 16)}, {A}, 1, b_mpx_tiny_tau, 32},
     {"maxpool_k2", DC_OP_MAXPOOL1D, 1, {3}, {SH(3, 9, 5)}, {F}, 1, b_maxpool, 2},
     {"maxpool_k3_overlap", DC_OP_MAXPOOL1D, 1, {3}, {SH(2, 10, 3)}, {F}, 1, b_maxpool, 3},
     {"maxpool_global", DC_OP_MAXPOOL1D, 1, {3}, {SH(4, 7, 6)}, {F}, 1, b_maxpool_all},
