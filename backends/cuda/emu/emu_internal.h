@@ -9,6 +9,8 @@
 #define DC_EMU_RUNTIME_SOURCE 1 /* the host-side emulation: the real libm (cuda_runtime.h) */
 #include <cuda_runtime.h>
 
+#include <stdarg.h>
+
 #include <functional>
 #include <mutex>
 #include <string>
@@ -37,6 +39,7 @@ cudaError_t set_error(cudaError_t e);
 cudaError_t sticky();
 /* Record a kernel fault: message to stderr and dc_emu_last_fault(), sticky launch failure. */
 cudaError_t fault(cudaError_t e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+cudaError_t vfault(cudaError_t e, const char *fmt, va_list ap);
 /* Print why an argument is not emulated (the call then returns an error). */
 void unimplemented(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

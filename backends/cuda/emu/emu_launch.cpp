@@ -162,12 +162,10 @@ void to_scheduler() {
 
 /* In a fiber: record a fault and never come back (the scheduler abandons the block). */
 [[noreturn]] __attribute__((format(printf, 1, 2))) void fail_here(const char *fmt, ...) {
-    char buf[768];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vfault(cudaErrorLaunchFailure, fmt, ap);
     va_end(ap);
-    fault(cudaErrorLaunchFailure, "%s", buf);
     B.failed = 1;
     for (;;) to_scheduler();
 }

@@ -92,11 +92,16 @@ cudaError_t set_error(cudaError_t e) {
 cudaError_t sticky() { return g_sticky; }
 
 cudaError_t fault(cudaError_t e, const char *fmt, ...) {
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    cudaError_t r = vfault(e, fmt, ap);
     va_end(ap);
+    return r;
+}
+
+cudaError_t vfault(cudaError_t e, const char *fmt, va_list ap) {
+    char buf[1024];
+    vsnprintf(buf, sizeof buf, fmt, ap);
     fprintf(stderr, "dc-emu: kernel fault: %s\n", buf);
     if (g_sticky == cudaSuccess) {
         g_fault = buf;
@@ -321,17 +326,14 @@ cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *p, int device) {
     return cudaSuccess;
 }
 
+/* the driver and the runtime are the same emulation: one version, the API level emulated */
 cudaError_t cudaDriverGetVersion(int *v) {
     if (!v) return set_error(cudaErrorInvalidValue);
     *v = CUDART_VERSION;
     return cudaSuccess;
 }
 
-cudaError_t cudaRuntimeGetVersion(int *v) {
-    if (!v) return set_error(cudaErrorInvalidValue);
-    *v = CUDART_VERSION;
-    return cudaSuccess;
-}
+cudaError_t cudaRuntimeGetVersion(int *v) { return cudaDriverGetVersion(v); }
 
 cudaError_t cudaDeviceSynchronize(void) {
     LOCK;
