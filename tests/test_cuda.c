@@ -561,7 +561,8 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("cuda");
-    TCase *tc = tcase_create("cuda"); /* CK_RUN_CASE=cuda, methods or training runs one of them */
+    /* CK_RUN_CASE=cuda, methods, graph or train200 runs one of them (ctest runs each apart) */
+    TCase *tc = tcase_create("cuda");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_backends_listing);
     tcase_add_test(tc, test_capture_rules);
@@ -573,9 +574,12 @@ int main(void) {
     tcase_set_timeout(tm, 1800);
     tcase_add_test(tm, test_every_method_step_captures);
     suite_add_tcase(s, tm);
-    TCase *tr = tcase_create("training");
+    TCase *tg = tcase_create("graph");
+    tcase_set_timeout(tg, 1800);
+    tcase_add_test(tg, test_graph_replay_matches_eager);
+    suite_add_tcase(s, tg);
+    TCase *tr = tcase_create("train200");
     tcase_set_timeout(tr, 1800);
-    tcase_add_test(tr, test_graph_replay_matches_eager);
     tcase_add_test(tr, test_train_200_steps_match_cpu);
     suite_add_tcase(s, tr);
     SRunner *sr = srunner_create(s);

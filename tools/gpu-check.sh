@@ -35,7 +35,7 @@ case "${1:-}" in
   "") ;;
   --rehearse) MODE=rehearse ;;
   --prepare) MODE=prepare ;;
-  -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "gpu-check: unknown option $1 (see --help)" >&2; exit 2 ;;
 esac
 
@@ -173,6 +173,7 @@ grep -q "^cuda .*sm_" "$OUTDIR/backends.txt" || { echo "gpu-check: no usable cud
 
 # ---- correctness: the whole suite (the CUDA parts run on cuda; cpu and cpu-ref as the references)
 run suite 300 ctest --test-dir "$BUILD" -j "$JOBS" --output-on-failure --timeout 300
+cp "$BUILD/Testing/Temporary/LastTest.log" "$OUTDIR/suite_output.txt" 2>/dev/null || true # every test's output
 if "$BIN" conformance --help >/dev/null 2>&1; then
   run conformance 180 "$BIN" conformance --backend cuda --json "$OUTDIR/conformance.json"
 else
@@ -265,7 +266,8 @@ summary() { # runs in the pipeline's subshell: a grep that finds nothing must no
   for i in "${!S_NAME[@]}"; do printf "%-12s %-60s %6s\n" "${S_NAME[$i]}" "${S_STATUS[$i]}" "${S_SECS[$i]}"; done
   if [ -f "$OUTDIR/suite.log" ]; then
     grep -E "tests passed|tests failed" "$OUTDIR/suite.log" | tail -n 1
-    grep -E "^test_cuda: (200|[0-9]+ steps|[a-z0-9-]+ \((authors|corrected)\)|out-of)" "$OUTDIR/suite.log" | cut -c1-150 | head -n 8
+    grep -hE "^test_cuda: (200|[0-9]+ steps|mpxent N=952|out-of)" "$OUTDIR/suite_output.txt" | cut -c1-150 | head -n 8
+    echo "graph capture: $(grep -c "replays of the captured step match" "$OUTDIR/suite_output.txt") method steps replayed as eager"
   fi
   for t in memcheck racecheck; do
     [ -f "$OUTDIR/$t.log" ] && grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUTDIR/$t.log" | tail -n 1 | sed "s/^/$t: /"

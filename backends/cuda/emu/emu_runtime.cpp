@@ -501,7 +501,8 @@ cudaError_t cudaStreamDestroy(cudaStream_t st) {
 cudaError_t cudaStreamSynchronize(cudaStream_t st) {
     LOCK;
     if (!stream_ok(st)) return set_error(cudaErrorInvalidResourceHandle);
-    if (capture_open() || stream_of(st)->capturing) return capture_violation("cudaStreamSynchronize");
+    /* the capturing stream itself, or the legacy stream (which waits for it) */
+    if (stream_of(st)->capturing || (!st && capture_open())) return capture_violation("cudaStreamSynchronize");
     return g_sticky; /* work ran when it was issued */
 }
 
