@@ -1,8 +1,11 @@
 /* test_cli.c: smoke tests of the `dynacl` program: help, version, backends, errors and
- * exit codes, a short pretraining run whose loss falls, and the benchmark's JSON. */
+ * exit codes, a short pretraining run whose loss falls, embedding the synthetic dataset's
+ * test split with its checkpoint, and the benchmark's JSON. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dc/dc_npy.h"
 #include "dc_test.h"
 
 static char buf[1 << 16];
@@ -62,6 +65,25 @@ START_TEST(test_pretrain_loss_falls) {
     snprintf(args, sizeof args, "pretrain --resume %s/a", dir);
     ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
     ck_assert_msg(strstr(buf, "(resuming)"), "%s", buf);
+    /* embed accepts the embedded dataset by name, like the other evaluation commands: its
+     * test split is 41 sequences of T = 119 (the pretraining banner), 32 outputs each */
+    ck_assert_msg(strstr(buf, "(train 167, test 41)") && strstr(buf, "of T=119"), "%s", buf);
+    snprintf(args, sizeof args, "embed --checkpoint %s/a/model.safetensors --data synthetic --split test --out %s/z.npy", dir, dir);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+    snprintf(path, sizeof path, "%s/z.npy", dir);
+    dc_npy z;
+    ck_assert_msg(dc_npy_open(path, &z) == DC_OK, "%s", dc_last_error());
+    ck_assert(z.dtype == DC_NPY_F32 && z.ndim == 3);
+    ck_assert(z.shape[0] == 41 && z.shape[1] == 119 && z.shape[2] == 32);
+    double ss = 0;
+    for (int64_t i = 0; i < z.numel; i++) ss += (double)((const float *)z.data)[i] * ((const float *)z.data)[i];
+    ck_assert_msg(isfinite(ss) && ss > 0, "embedding sum of squares %g", ss);
+    dc_npy_close(&z);
+    /* a run on `--data synthetic` records the dataset by name, so --resume can reopen it */
+    snprintf(args, sizeof args, "pretrain --data synthetic --epochs 1 --max-steps 3 --save-every 2 --out %s/b", dir);
+    ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+    snprintf(args, sizeof args, "pretrain --resume %s/b", dir);
+    ck_assert_msg(dc_test_run_cli(args, buf, sizeof buf) == 0 && strstr(buf, "(resuming)"), "%s", buf);
     dc_test_rmtree(dir);
     free(dir);
 }

@@ -8,6 +8,7 @@
 #include "data/dc_dataset.h"
 #include "dc/dc_npy.h"
 #include "dc/dc_safetensors.h"
+#include "eval_tools.h"
 #include "tool_common.h"
 #include "train/dc_train.h"
 
@@ -49,7 +50,7 @@ int cmd_embed(int argc, char **argv) {
     int64_t chunk = 64;
     const dc_opt opts[] = {
         {"checkpoint", OPT_STR, &ckpt, "encoder checkpoint (.safetensors; PyTorch state_dict names)"},
-        {"data", OPT_STR, &data, "prepared dataset: embed the sequences of --split"},
+        {"data", OPT_STR, &data, "prepared dataset folder, or 'synthetic': embed the sequences of --split"},
         {"split", OPT_STR, &split, "train | test | all (default test)"},
         {"input", OPT_STR, &input, "instead of --data: a .npy of shape (N, T, D) or (N, D)"},
         {"out", OPT_STR, &out, "output .npy: (n_seq, T, 32) for --data and (N, T, D) input, (N, 32) for (N, D)"},
@@ -70,7 +71,7 @@ int cmd_embed(int argc, char **argv) {
     int ond = 3, rc = 0;
     if (data) {
         int64_t first, last;
-        if (dc_dataset_open(data, &ds) != DC_OK) return dc_tool_fail("embed", "opening the dataset");
+        if (!et_open_data("embed", data, &ds)) return 1;
         if (!split_range(&ds, split, &first, &last)) {
             dc_dataset_close(&ds);
             return 2;
@@ -127,7 +128,7 @@ int cmd_loss(int argc, char **argv) {
     int64_t batch = 8, seed = 42;
     const dc_opt opts[] = {
         {"checkpoint", OPT_STR, &ckpt, "checkpoint (.safetensors)"},
-        {"data", OPT_STR, &data, "prepared dataset"},
+        {"data", OPT_STR, &data, "prepared dataset folder, or 'synthetic'"},
         {"split", OPT_STR, &split, "train | test (default test)"},
         {"model", OPT_STR, &model, "pretext loss to evaluate (default: the checkpoint's model, else dynacl)"},
         {"protocol", OPT_STR, &protocol, "authors | corrected (default authors)"},
@@ -153,7 +154,7 @@ int cmd_loss(int argc, char **argv) {
         }
     }
     dc_dataset ds = {0};
-    if (dc_dataset_open(data, &ds) != DC_OK) return dc_tool_fail("loss", "opening the dataset");
+    if (!et_open_data("loss", data, &ds)) return 1;
     dc_model_config cfg = dc_model_config_defaults(mname, ds.name, protocol);
     cfg.seed = (uint64_t)seed;
     dc_backend *be = dc_backend_new(backend);

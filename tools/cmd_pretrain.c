@@ -135,7 +135,7 @@ static int resolve(const args *a, const dc_dataset *ds, pretrain_config *c) {
     if (a->save_every >= 0) t->save_every = a->save_every;
     if (a->log_every > 0) t->log_every = a->log_every;
     if (a->max_steps >= 0) t->max_steps = a->max_steps;
-    snprintf(c->data, sizeof c->data, "%s", a->data ? ds->dir : "synthetic");
+    snprintf(c->data, sizeof c->data, "%s", ds->dir[0] ? ds->dir : "synthetic"); /* --data synthetic: no folder */
     snprintf(c->backend, sizeof c->backend, "%s", a->backend ? a->backend : "cpu");
     snprintf(c->data_on_device, sizeof c->data_on_device, "%s", a->device_data ? a->device_data : "auto");
     if (dc_model_config_check(m) != DC_OK) {

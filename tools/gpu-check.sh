@@ -2,7 +2,8 @@
 # tools/gpu-check.sh: the CUDA backend decided in one run on a GPU machine (H100/H200 image
 # with nvcc 13, PyTorch and compute-sanitizer, no network; at most 8 minutes: the budget
 # guard skips what no longer fits): build, the full test suite (plus `dynacl conformance
-# --backend cuda` where the program has it), the DynaCL step timed in dynacl (eager and
+# --backend cuda` where the program has it), a captured step of primitives only
+# (DC_NO_FUSED=1: the composites), the DynaCL step timed in dynacl (eager and
 # --graph) and in PyTorch (eager and a CUDA graph) at the three shapes in one table with
 # ratios (tools/bench_vs_torch.py), then compute-sanitizer memcheck and racecheck on the
 # parity cases (said so, not failed, where the sandbox does not support them). Logs go to
@@ -174,6 +175,9 @@ grep -q "^cuda .*sm_" "$OUTDIR/backends.txt" || { echo "gpu-check: no usable cud
 # ---- correctness: the whole suite (the CUDA parts run on cuda; cpu and cpu-ref as the references)
 run suite 300 ctest --test-dir "$BUILD" -j "$JOBS" --output-on-failure --timeout 300
 cp "$BUILD/Testing/Temporary/LastTest.log" "$OUTDIR/suite_output.txt" 2>/dev/null || true # every test's output
+# the composites in a graph: a captured step of primitives only (no host transfer inside it)
+run composite_graph 120 env DC_NO_FUSED=1 "$BIN" bench --backend cuda --steps "$STEPS" --warmup "$WARMUP" --graph \
+  --json "$OUTDIR/bench_composite_graph.json"
 if "$BIN" conformance --help >/dev/null 2>&1; then
   run conformance 180 "$BIN" conformance --backend cuda --json "$OUTDIR/conformance.json"
 else
@@ -290,11 +294,22 @@ for r in json.load(open(sys.argv[1]))["results"]:
 EOF
     fi
   fi
+  if [ -f "$OUTDIR/bench_composite_graph.json" ] && [ -n "$PYTHON" ]; then
+    "$PYTHON" - "$OUTDIR/bench_composite_graph.json" <<'EOF'
+import json, sys
+try:
+    res = json.load(open(sys.argv[1]))["results"]
+except (ValueError, KeyError):
+    res = []
+print("cuda+graph with DC_NO_FUSED=1 (composites), ms/step: " +
+      ", ".join("%s %.3f" % (r["shape"], r["ms_per_step_median"]) for r in res))
+EOF
+  fi
 }
 summary | tee "$OUTDIR/summary.txt"
 if [ -n "${OUT:-}" ]; then
   mkdir -p "$OUT"
-  for f in summary.txt bench.json conformance.json; do
+  for f in summary.txt bench.json conformance.json bench_composite_graph.json; do
     if [ -f "$OUTDIR/$f" ]; then cp "$OUTDIR/$f" "$OUT/"; fi
   done
   for f in "$OUTDIR"/*.log "$OUTDIR"/*.txt; do printf '\n===== %s\n' "$(basename "$f")"; cat "$f"; done >"$OUT/all_logs.txt"

@@ -110,12 +110,66 @@ dc_backend *dc_backend_new(const char *spec) {
         free(be);
         return NULL;
     }
+    uint64_t off = 0;
+    if (dc_env_no_fused(&off) != DC_OK) {
+        free(be);
+        return NULL;
+    }
     if (vt->init && vt->init(be, device) != DC_OK) {
         dc_fail_prefix("opening backend %s", be->name);
         free(be);
         return NULL;
     }
+    be->ops_off = off;
     return be;
+}
+
+/* DC_NO_FUSED: unset, empty or "0" = fused kernels where the backend has them; "1" = only
+ * the primitives run, every other kernel as its composite; a comma-separated list of op
+ * names (mpxent,batchnorm_back) = those kernels only, to find which one disagrees. Anything
+ * else is refused. */
+dc_status dc_env_no_fused(uint64_t *mask) {
+    const char *v = getenv("DC_NO_FUSED");
+    *mask = 0;
+    if (!v || !*v || !strcmp(v, "0")) return DC_OK;
+    for (int op = 0; op < DC_OP_COUNT; op++)
+        if (!strcmp(v, "1") && dc_op_has_composite((dc_op)op)) *mask |= 1ull << op;
+    if (*mask) return DC_OK;
+    for (const char *p = v; *p;) {
+        size_t len = strcspn(p, ",");
+        int found = -1;
+        for (int op = 0; op < DC_OP_COUNT && found < 0; op++) {
+            const char *name = dc_op_name((dc_op)op);
+            if (dc_op_has_composite((dc_op)op) && strlen(name) == len && !strncmp(p, name, len)) found = op;
+        }
+        if (found < 0)
+            return dc_fail(DC_ERR_ARG, "DC_NO_FUSED must be 0, 1 or a comma-separated list of ops that have a "
+                           "composite (such as mpxent,batchnorm_back); '%.*s' is not one", (int)len, p);
+        *mask |= 1ull << found;
+        p += len + (p[len] == ',');
+    }
+    return DC_OK;
+}
+
+int dc_backend_set_no_fused(dc_backend *be, int on) {
+    if (!be) return 0;
+    int was = dc_backend_no_fused(be);
+    for (int op = 0; op < DC_OP_COUNT; op++)
+        if (dc_op_has_composite((dc_op)op)) dc_backend_mask_op(be, (dc_op)op, on);
+    return was;
+}
+
+int dc_backend_no_fused(const dc_backend *be) {
+    if (!be) return 0;
+    for (int op = 0; op < DC_OP_COUNT; op++)
+        if (dc_op_has_composite((dc_op)op) && !(be->ops_off & (1ull << op))) return 0;
+    return 1;
+}
+
+void dc_backend_mask_op(dc_backend *be, dc_op op, int off) {
+    if (!be || (int)op < 0 || op >= DC_OP_COUNT) return;
+    if (off) be->ops_off |= 1ull << op;
+    else be->ops_off &= ~(1ull << op);
 }
 
 dc_backend *dc_backend_default(void) {
@@ -146,6 +200,7 @@ dc_status dc_backend_sync(dc_backend *be) {
 
 int dc_backend_supports(dc_backend *be, int op, int dtype) {
     if (!be || op < 0 || op >= DC_OP_COUNT || dtype < 0 || dtype >= DC_DTYPE_COUNT) return 0;
+    if (be->ops_off & (1ull << op)) return 0;
     if (be->vt->supports) return be->vt->supports(be, (dc_op)op, (dc_dtype)dtype);
     if (!be->vt->kernels[op]) return 0;
     if (dtype == DC_F64) return be->vt->supports_f64;
@@ -198,20 +253,7 @@ static dc_status check_arity(const dc_backend *be, const dc_kernel_args *a) {
     return DC_OK;
 }
 
-dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a) {
-    dc_status st = check_arity(be, a);
-    if (st != DC_OK) return st;
-    dc_kernel_fn fn = be->vt->kernels[a->op];
-    /* the dtype that decides support: first float input/output */
-    dc_dtype dt = a->n_out ? a->out[0]->dtype : DC_F32;
-    for (int i = 0; i < a->n_in; i++)
-        if (a->in[i] && (a->in[i]->dtype == DC_F32 || a->in[i]->dtype == DC_F64)) {
-            dt = a->in[i]->dtype;
-            break;
-        }
-    if (!fn || !dc_backend_supports(be, a->op, dt))
-        return dc_fail(DC_ERR_UNSUPPORTED, "%s: not supported for %s on backend %s", dc_op_name(a->op),
-                       dc_dtype_name(dt), be->name);
+static dc_status check_placement(const dc_backend *be, const dc_kernel_args *a) {
     for (int i = 0; i < a->n_in; i++)
         if (a->in[i]->buf->be != be)
             return dc_fail(DC_ERR_BACKEND, "%s: input %d lives on backend %s, not %s", dc_op_name(a->op), i,
@@ -220,6 +262,42 @@ dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a) {
         if (a->out[i] && a->out[i]->buf->be != be)
             return dc_fail(DC_ERR_BACKEND, "%s: output %d lives on backend %s, not %s", dc_op_name(a->op), i,
                            a->out[i]->buf->be->name, be->name);
+    return DC_OK;
+}
+
+dc_status dc_check_kernel_args(const dc_backend *be, const dc_kernel_args *a) {
+    dc_status st = check_arity(be, a);
+    return st != DC_OK ? st : check_placement(be, a);
+}
+
+/* The dtype that decides support: the first float input, else output 0's dtype. */
+static dc_dtype kernel_dtype(const dc_kernel_args *a) {
+    for (int i = 0; i < a->n_in; i++)
+        if (a->in[i] && (a->in[i]->dtype == DC_F32 || a->in[i]->dtype == DC_F64)) return a->in[i]->dtype;
+    return a->n_out && a->out[0] ? a->out[0]->dtype : DC_F32;
+}
+
+int dc_kernel_runnable(dc_backend *be, const dc_kernel_args *a) {
+    return (int)a->op >= 0 && a->op < DC_OP_COUNT && be->vt->kernels[a->op] &&
+           dc_backend_supports(be, a->op, kernel_dtype(a));
+}
+
+dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a) {
+    dc_status st = check_arity(be, a);
+    if (st != DC_OK) return st;
+    dc_kernel_fn fn = be->vt->kernels[a->op];
+    dc_dtype dt = kernel_dtype(a);
+    if (fn && (be->ops_off & (1ull << a->op))) {
+        if (dc_op_has_composite(a->op))
+            return dc_fail(DC_ERR_UNSUPPORTED, "%s: the fused kernel is off on backend %s (DC_NO_FUSED=1) and this "
+                           "call does not go through its composite", dc_op_name(a->op), be->name);
+        fn = NULL;
+    }
+    if (!fn || !dc_backend_supports(be, a->op, dt))
+        return dc_fail(DC_ERR_UNSUPPORTED, "%s: not supported for %s on backend %s", dc_op_name(a->op),
+                       dc_dtype_name(dt), be->name);
+    st = check_placement(be, a);
+    if (st != DC_OK) return st;
     st = fn(be, a);
     if (st != DC_OK && dc_last_status() == DC_OK)
         dc_fail(st, "%s: kernel failed on %s", dc_op_name(a->op), be->name);

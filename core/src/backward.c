@@ -4,7 +4,6 @@
  * log-softmax, max-pool). Losses with fused gradients (cross-entropy, MP-Xent) saved
  * dL/dinput in the forward pass; their rule only scales it by the upstream gradient.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "ops_common.h"
@@ -80,18 +79,17 @@ static dc_tensor *unslice(dc_ctx *ctx, dc_tensor *gy, const dc_tensor *x, int ax
 }
 
 /* A constant (n/2+1, 2) tensor of per-bin weights: bins 0 and (even n) n/2 get (w_end_re,
- * w_end_im), the others (w_mid, w_mid). Built with fills on the device, not uploaded, so a
- * step with an FFT backward can be captured into a graph. */
+ * w_end_im), the others (w_mid, w_mid). Made with FILL kernels on the device (no upload,
+ * so a captured step can hold it). */
 static dc_tensor *bin_weights(dc_ctx *ctx, dc_dtype dt, int64_t n, double w_end_re, double w_end_im, double w_mid) {
     int64_t nb = n / 2 + 1;
     dc_tensor *t = dc_tensor_full(ctx, dt, 2, (int64_t[]){nb, 2}, w_mid);
-    const int64_t ends[2] = {0, n / 2};
-    const int n_ends = n % 2 == 0 && n >= 2 ? 2 : 1;
-    for (int i = 0; t && i < n_ends; i++)
-        for (int j = 0; j < 2; j++) { /* one element: (bin, re | im) */
-            dc_tensor *e = dc_view_slice(ctx, dc_view_slice(ctx, t, 0, ends[i], 1), 1, j, 1);
-            if (!e || dc_tensor_fill(e, j ? w_end_im : w_end_re) != DC_OK) return NULL;
-        }
+    for (int e = 0; t && e < (n % 2 == 0 && nb > 1 ? 2 : 1); e++) {
+        dc_tensor *bin = dc_view_slice(ctx, t, 0, e ? nb - 1 : 0, 1);
+        if (dc_tensor_fill(dc_view_slice(ctx, bin, 1, 0, 1), w_end_re) != DC_OK ||
+            dc_tensor_fill(dc_view_slice(ctx, bin, 1, 1, 1), w_end_im) != DC_OK)
+            return NULL;
+    }
     return t;
 }
 

@@ -67,14 +67,32 @@ void dc_tensor_set_contiguous_strides(dc_tensor *t);
 dc_buffer *dc_buffer_new(dc_backend *be, size_t bytes);
 void dc_buffer_free(dc_buffer *buf);
 
-/* Run a kernel after checking the slot and dtype support. */
+/* Run a kernel after checking the slot and dtype support. Never runs a composite: kernel
+ * calls from op builders go through dc_run_kernel (ops_common.h), which does. */
 dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a);
+/* The checks of dc_dispatch before any kernel or composite runs: the counts of dc_ops.def,
+ * no NULL input, every tensor on be. */
+dc_status dc_check_kernel_args(const dc_backend *be, const dc_kernel_args *a);
+/* 1 if the backend would run a's kernel itself: the slot is set, not masked off, and
+ * supports a's dtype. */
+int dc_kernel_runnable(dc_backend *be, const dc_kernel_args *a);
+/* Treat one kernel slot of be as NULL (off = 1) or restore it (tests: a backend that lacks
+ * one primitive; dc_backend_set_no_fused masks every kernel that has a composite). */
+void dc_backend_mask_op(dc_backend *be, dc_op op, int off);
+/* The kernels DC_NO_FUSED switches off, as a mask of op bits: "1" every kernel that has a
+ * composite, or a comma-separated list of such ops; DC_ERR_ARG for anything else. */
+dc_status dc_env_no_fused(uint64_t *mask);
 /* Fill kernel args conveniently. */
 void dc_args_init(dc_kernel_args *a, dc_op op);
 
 /* Tape. Records a node when grad is enabled and an input needs a gradient; marks out. */
 dc_node *dc_tape_record(dc_ctx *ctx, dc_op op, dc_tensor *out, int n_in, dc_tensor *const *in,
                         const dc_op_params *p);
+
+/* A view of t's storage with any shape and strides, `off` elements past t's first element
+ * (diagonals, window offsets). The caller keeps it inside the buffer. */
+dc_tensor *dc_view_strided(dc_ctx *ctx, const dc_tensor *t, int ndim, const int64_t *shape, const int64_t *stride,
+                           int64_t off);
 
 /* Resolve a reshape target (one -1 allowed) against t's element count into out. */
 int dc_resolve_shape(const dc_tensor *t, int ndim, const int64_t *shape, int64_t *out);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "composite.h"
 #include "ops_common.h"
 
 static const char *const g_op_names[] = {
@@ -55,6 +56,7 @@ dc_status dc_run_kernel(dc_ctx *ctx, dc_op op, int n_in, const dc_tensor *const 
     for (int i = 0; i < n_in; i++) a.in[i] = in[i];
     for (int i = 0; i < n_out; i++) a.out[i] = out[i];
     if (p) a.p = *p;
+    if (dc_op_has_composite(op) && !dc_kernel_runnable(ctx->be, &a)) return dc_composite_run(ctx, &a);
     return dc_dispatch(ctx->be, &a);
 }
 

@@ -6,7 +6,8 @@
 
 static inline int dc_is_float(const dc_tensor *t) { return t->dtype == DC_F32 || t->dtype == DC_F64; }
 
-/* Run a kernel: args from arrays. */
+/* Run a kernel: args from arrays. A kernel that has a composite runs as that composite
+ * (temporaries in ctx) when the backend does not run it itself (dc_kernel_runnable). */
 dc_status dc_run_kernel(dc_ctx *ctx, dc_op op, int n_in, const dc_tensor *const *in, int n_out,
                         dc_tensor *const *out, const dc_op_params *p);
 

@@ -1,5 +1,5 @@
 /* optim.c: parameter groups (members are views into one flat buffer) and AdamW, which
- * runs as one ADAMW kernel over the whole flat buffer.
+ * runs as one ADAMW kernel over the whole flat buffer (or its composite, composite_elementwise.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +27,7 @@ struct dc_adamw {
     dc_adamw_opts o;
     int64_t t;          /* host mirror of the step count */
     dc_ctx *ctx;
+    dc_ctx *scratch;    /* temporaries of the ADAMW composite, reset after each step */
     dc_tensor *m, *v;
     dc_tensor *t_dev;   /* the step count on the device (1 element) */
 };
@@ -192,7 +193,8 @@ dc_adamw *dc_adamw_new(dc_params *ps, dc_adamw_opts o) {
         return NULL;
     }
     dc_adamw *opt = calloc(1, sizeof *opt);
-    if (!opt || !(opt->ctx = dc_ctx_new(ps->be))) {
+    if (!opt || !(opt->ctx = dc_ctx_new(ps->be)) || !(opt->scratch = dc_ctx_new(ps->be))) {
+        if (opt) dc_ctx_free(opt->ctx);
         free(opt);
         dc_fail(DC_ERR_OOM, "adamw: out of host memory");
         return NULL;
@@ -212,27 +214,26 @@ dc_adamw *dc_adamw_new(dc_params *ps, dc_adamw_opts o) {
 void dc_adamw_free(dc_adamw *opt) {
     if (!opt) return;
     dc_ctx_free(opt->ctx);
+    dc_ctx_free(opt->scratch);
     free(opt);
 }
 
 dc_status dc_adamw_step(dc_adamw *opt) {
     if (!opt) return dc_fail(DC_ERR_ARG, "adamw_step: optimizer is NULL");
-    dc_kernel_args a;
-    dc_args_init(&a, DC_OP_ADAMW);
-    a.in[0] = opt->ps->flat;
-    a.in[1] = opt->ps->flat_grad;
-    a.in[2] = opt->m;
-    a.in[3] = opt->v;
-    a.in[4] = opt->t_dev;
-    a.n_in = 5;
-    a.p.f[0] = opt->o.lr;
-    a.p.f[1] = opt->o.beta1;
-    a.p.f[2] = opt->o.beta2;
-    a.p.f[3] = opt->o.eps;
-    a.p.f[4] = opt->o.weight_decay;
-    dc_status st = dc_dispatch(opt->ps->be, &a);
+    dc_op_params p = {{0}};
+    p.f[0] = opt->o.lr;
+    p.f[1] = opt->o.beta1;
+    p.f[2] = opt->o.beta2;
+    p.f[3] = opt->o.eps;
+    p.f[4] = opt->o.weight_decay;
+    const dc_tensor *in[5] = {opt->ps->flat, opt->ps->flat_grad, opt->m, opt->v, opt->t_dev};
+    /* the kernel, or its composite with temporaries in scratch (pooled: the next step, and a
+     * captured graph, get the same buffers back) */
+    dc_status st = dc_run_kernel(opt->scratch, DC_OP_ADAMW, 5, in, 0, NULL, &p);
+    dc_ctx_reset(opt->scratch);
     if (st != DC_OK) return st;
     /* t_dev += 1 on the device */
+    dc_kernel_args a;
     dc_args_init(&a, DC_OP_SCALE);
     a.in[0] = opt->t_dev;
     a.out[0] = opt->t_dev;

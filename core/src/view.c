@@ -1,6 +1,6 @@
 /* view.c: views that share a tensor's buffer (reshape, permute, slice, broadcast with
- * stride 0) and the reshape-target resolver. Views copy nothing; the ops that need dense
- * data make a contiguous copy (dc_contiguous, ops_data.c).
+ * stride 0, any strides for the composites) and the reshape-target resolver. Views copy
+ * nothing; the ops that need dense data make a contiguous copy (dc_contiguous, ops_data.c).
  */
 #include <stdio.h>
 
@@ -144,5 +144,19 @@ dc_tensor *dc_view_broadcast(dc_ctx *ctx, dc_tensor *t, int ndim, const int64_t 
             return NULL;
         }
     }
+    return v;
+}
+
+dc_tensor *dc_view_strided(dc_ctx *ctx, const dc_tensor *t, int ndim, const int64_t *shape, const int64_t *stride,
+                           int64_t off) {
+    if (!t || !ctx) return NULL;
+    dc_tensor *v = view_of(ctx, t);
+    if (!v) return NULL;
+    v->ndim = ndim;
+    for (int i = 0; i < ndim; i++) {
+        v->shape[i] = shape[i];
+        v->stride[i] = stride[i];
+    }
+    v->offset += (size_t)off * dc_dtype_size(t->dtype);
     return v;
 }

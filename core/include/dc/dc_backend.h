@@ -37,8 +37,16 @@ void dc_backend_free(dc_backend *be);
 const char *dc_backend_name(const dc_backend *be);   /* "cuda:0" */
 const char *dc_backend_kind(const dc_backend *be);   /* "cuda" */
 dc_status dc_backend_sync(dc_backend *be);
-/* 1 if the backend implements the op for the dtype (see dc_ops.h for op ids). */
+/* 1 if the backend implements the op for the dtype (see dc_ops.h for op ids); 0 for a
+ * kernel switched off by dc_backend_set_no_fused. */
 int dc_backend_supports(dc_backend *be, int op, int dtype);
+/* Fused kernels off (on = 1): every kernel that has a composite (dc_op_has_composite: fused
+ * ops, losses, *_BACK, ADAMW) runs as that composite of primitive ops, as on a backend that
+ * implements only the primitives. dc_backend_new sets it from the environment variable
+ * DC_NO_FUSED=1 (or =mpxent,l2norm_back: only those kernels). Returns the previous setting
+ * (1 only if every such kernel was off). */
+int dc_backend_set_no_fused(dc_backend *be, int on);
+int dc_backend_no_fused(const dc_backend *be);
 
 /* ---- graph capture (CUDA graphs; core/src/graph.c) ----
  *

@@ -4,8 +4,9 @@
  * `const dc_backend_vtbl *dc_backend_<name>_vtbl(void)`, that returns a static const
  * table. Core checks every argument before calling a kernel (shapes, dtypes, contiguity
  * as documented per op below), so kernels can trust their inputs. A NULL kernel slot
- * means "not supported": the op fails with DC_ERR_UNSUPPORTED naming op and backend.
- * The conformance test for a port is the parity suite (tests/test_parity.c), see
+ * means "not supported": a primitive op fails with DC_ERR_UNSUPPORTED naming op and
+ * backend; any other kernel (fused ops, losses, *_BACK, ADAMW) then runs as a composite of
+ * primitives built in core (core/src/composite.c lists both sets). The conformance test for a port is the parity suite (tests/test_parity.c), see
  * docs/PORTING.md.
  */
 #ifndef DC_BACKEND_IMPL_H
@@ -36,6 +37,8 @@ struct dc_backend {
     void *impl;      /* backend-private state (handles, streams, plan caches) */
     int device;
     char name[64];   /* "cuda:0" */
+    uint64_t ops_off; /* core's: bit op set = kernel slot treated as NULL (DC_NO_FUSED=1, tests);
+                       * backends never read it */
 };
 
 /* Scalar parameters of one kernel call. Meaning per op: see the table below. */

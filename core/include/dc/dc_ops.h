@@ -29,6 +29,15 @@ int dc_op_differentiable(dc_op op);
 /* Inputs and outputs of one kernel call of op (dc_ops.def); 0 and 0 for a builder-only op
  * (no kernel). Returns 0 for an unknown op, else 1. */
 int dc_op_arity(dc_op op, int *n_in, int *n_out);
+/* Every kernel op is one of two kinds (core/src/composite.c, docs/PORTING.md): a primitive,
+ * which every backend implements, or an op with a composite of primitives in core, which
+ * runs when the backend's slot is NULL, lacks the dtype, or is switched off
+ * (dc_backend_set_no_fused, DC_NO_FUSED=1). Builder-only ops are neither. */
+int dc_op_is_primitive(dc_op op);
+int dc_op_has_composite(dc_op op);
+/* How many times op's composite has run on this thread (conformance checks: which
+ * composites a run exercised). */
+int64_t dc_composite_calls(dc_op op);
 
 /* ---- data movement (differentiable) ---- */
 dc_tensor *dc_contiguous(dc_ctx *ctx, dc_tensor *x);          /* x itself if already contiguous */
