@@ -227,6 +227,7 @@ def main():
         torch.set_num_threads(args.threads)
         env["OMP_NUM_THREADS"] = str(args.threads)
     if device == "cuda":  # fp32 everywhere, as dynacl (TF32 is off there unless DYNACL_CUDA_TF32=1)
+        torch.set_float32_matmul_precision("highest")
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         env.pop("DYNACL_CUDA_TF32", None)

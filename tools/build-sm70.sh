@@ -58,7 +58,8 @@ export PATH="$TK/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # ---- configure and build: the library (all layers, GCC 11) and the backend's kernels for sm_70
 rm -rf "$BUILD"
-LOG=$BUILD.log
+mkdir -p "$BUILD"
+LOG=$BUILD/build-sm70.log
 {
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DDC_CUDA=ON -DDC_OPENCL=OFF -DDC_BUILD_TESTS=OFF \
     -DDC_FETCH=OFF -DCMAKE_C_COMPILER=gcc-11 "-DCMAKE_C_FLAGS=$c_inc" -DCMAKE_CUDA_COMPILER="$NVCC" \
