@@ -24,6 +24,8 @@ static const dc_command g_commands[] = {
     {"report", "the paper's Tables 2, 3 and 5 from runs, as Markdown and CSV", cmd_report},
     {"demo", "the main job: pretrain DynaCL, evaluate, print the table, write the plot", cmd_demo},
     {"bench", "time training steps per backend and shape", cmd_bench},
+    {"conformance", "decide whether a backend is correct: every op and whole runs against the reference",
+     cmd_conformance},
 };
 #define N_COMMANDS ((int)(sizeof g_commands / sizeof g_commands[0]))
 

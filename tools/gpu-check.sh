@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # tools/gpu-check.sh: the CUDA backend decided in one run on a GPU machine (H100/H200 image
 # with nvcc 13, PyTorch and compute-sanitizer, no network; at most 8 minutes: the budget
-# guard skips what no longer fits): build, the full test suite (plus `dynacl conformance
-# --backend cuda` where the program has it), a captured step of primitives only
+# guard skips what no longer fits): build, the full test suite (its conformance.cuda.* ctests
+# included), `dynacl conformance --backend cuda` with JSON, a captured step of primitives only
 # (DC_NO_FUSED=1: the composites), the DynaCL step timed in dynacl (eager and
 # --graph) and in PyTorch (eager and a CUDA graph) at the three shapes in one table with
 # ratios (tools/bench_vs_torch.py), then compute-sanitizer memcheck and racecheck on the
-# parity cases (said so, not failed, where the sandbox does not support them). Logs go to
-# build-gpu/gpu-check, a selection to $OUT when it is set; the summary comes last.
+# conformance suite's quick op cases of every kernel family (said so, not failed, where
+# the sandbox does not support them). Logs go to build-gpu/gpu-check, a selection to $OUT when it is set; the summary comes last.
 #
 #   tools/gpu-check.sh              on the GPU machine, from the repository root
 #   tools/gpu-check.sh --rehearse   here, without a GPU: the same run end to end against the
@@ -178,11 +178,7 @@ cp "$BUILD/Testing/Temporary/LastTest.log" "$OUTDIR/suite_output.txt" 2>/dev/nul
 # the composites in a graph: a captured step of primitives only (no host transfer inside it)
 run composite_graph 120 env DC_NO_FUSED=1 "$BIN" bench --backend cuda --steps "$STEPS" --warmup "$WARMUP" --graph \
   --json "$OUTDIR/bench_composite_graph.json"
-if "$BIN" conformance --help >/dev/null 2>&1; then
-  run conformance 180 "$BIN" conformance --backend cuda --json "$OUTDIR/conformance.json"
-else
-  note conformance "n/a (no dynacl conformance in this tree)"
-fi
+run conformance 180 "$BIN" conformance --backend cuda --json "$OUTDIR/conformance.json"
 
 # ---- timing: dynacl and PyTorch, the same step, one table
 if [ -z "$PYTHON" ]; then
@@ -245,11 +241,11 @@ else
   set -e
   if [ $rc -eq 0 ]; then
     # shellcheck disable=SC2086
-    run memcheck 180 env DC_PARITY_BACKENDS=cuda "$SAN_BIN" --tool memcheck --error-exitcode 3 \
-      "$BUILD/tests/test_parity" $MEMCHECK_CASES
+    run memcheck 180 "$SAN_BIN" --tool memcheck --error-exitcode 3 \
+      "$BIN" conformance --backend cuda --quick --only "$(echo $MEMCHECK_CASES | tr ' ' ,)"
     # shellcheck disable=SC2086
-    run racecheck 150 env DC_PARITY_BACKENDS=cuda "$SAN_BIN" --tool racecheck --error-exitcode 3 \
-      "$BUILD/tests/test_parity" $RACECHECK_CASES
+    run racecheck 150 "$SAN_BIN" --tool racecheck --error-exitcode 3 \
+      "$BIN" conformance --backend cuda --quick --only "$(echo $RACECHECK_CASES | tr ' ' ,)"
   elif [ $rc -eq 3 ]; then
     note memcheck "FAILED (errors in the probe: dynacl backends)"
     FAILED=1
@@ -270,8 +266,13 @@ summary() { # runs in the pipeline's subshell: a grep that finds nothing must no
   for i in "${!S_NAME[@]}"; do printf "%-12s %-60s %6s\n" "${S_NAME[$i]}" "${S_STATUS[$i]}" "${S_SECS[$i]}"; done
   if [ -f "$OUTDIR/suite.log" ]; then
     grep -E "tests passed|tests failed" "$OUTDIR/suite.log" | tail -n 1
-    grep -hE "^test_cuda: (200|[0-9]+ steps|mpxent N=952|out-of)" "$OUTDIR/suite_output.txt" | cut -c1-150 | head -n 8
+    grep -hE "^test_cuda: out-of" "$OUTDIR/suite_output.txt" | cut -c1-150 | head -n 2
     echo "graph capture: $(grep -c "replays of the captured step match" "$OUTDIR/suite_output.txt") method steps replayed as eager"
+  fi
+  if [ -f "$OUTDIR/conformance.log" ]; then
+    grep -E "^conformance: [0-9]+ passed" "$OUTDIR/conformance.log"
+    grep -E "^  (FAIL|SKIP) " "$OUTDIR/conformance.log" | cut -c1-200
+    grep -E "^  (train|graph|determinism)" "$OUTDIR/conformance.log" | cut -c1-200
   fi
   for t in memcheck racecheck; do
     [ -f "$OUTDIR/$t.log" ] && grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUTDIR/$t.log" | tail -n 1 | sed "s/^/$t: /"

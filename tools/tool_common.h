@@ -25,6 +25,7 @@ int cmd_figure(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_conformance(int argc, char **argv);
 
 /* ---- option parsing: --name value / --name=value / --flag ---- */
 typedef enum { OPT_STR, OPT_INT, OPT_DBL, OPT_FLAG } dc_opt_kind;

@@ -265,6 +265,8 @@ static const dc_backend_vtbl ocl_vtbl = {
     .download = ocl_download,
     .sync = ocl_sync,
     .supports_f64 = 0,
+    /* every sum has a fixed order (no atomics; scatter-adds loop in order, pool.cl) */
+    .deterministic = 1,
     .kernels = {
         [DC_OP_COPY] = ocl_copy, [DC_OP_FILL] = ocl_fill, [DC_OP_ADD] = ocl_binary, [DC_OP_SUB] = ocl_binary,
         [DC_OP_MUL] = ocl_binary, [DC_OP_DIV] = ocl_binary, [DC_OP_ATAN2] = ocl_binary,

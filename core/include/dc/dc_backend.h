@@ -40,6 +40,8 @@ dc_status dc_backend_sync(dc_backend *be);
 /* 1 if the backend implements the op for the dtype (see dc_ops.h for op ids); 0 for a
  * kernel switched off by dc_backend_set_no_fused. */
 int dc_backend_supports(dc_backend *be, int op, int dtype);
+/* 1 if the backend claims bit-identical results for identical calls (cpu, cpu-ref, ...). */
+int dc_backend_is_deterministic(const dc_backend *be);
 /* Fused kernels off (on = 1): every kernel that has a composite (dc_op_has_composite: fused
  * ops, losses, *_BACK, ADAMW) runs as that composite of primitive ops, as on a backend that
  * implements only the primitives. dc_backend_new sets it from the environment variable
