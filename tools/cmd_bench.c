@@ -1,11 +1,16 @@
 /* cmd_bench.c: `dynacl bench`: ms per DynaCL training step (forward, backward, AdamW) at
  * the paper's shapes, median over many steps, per backend; optional JSON output.
- * `--model NAME` times any registered method instead, through dc_model_loss. */
+ * `--model NAME` times any registered method instead, through dc_model_loss. `--dump DIR`
+ * writes the initial weights, the input and the first losses, so that another framework
+ * (tools/bench_vs_torch.py) can check that it times the same step. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dc/dc.h"
+#include "dc/dc_npy.h"
+#include "dc/dc_safetensors.h"
 #include "dynacl/dc_dynacl.h"
 #include "tool_common.h"
 #include "train/dc_model.h"
@@ -26,8 +31,43 @@ static int cmp_dbl(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int bench_one(dc_backend *be, const shape_def *s, int64_t steps, int64_t warmup, double *median_ms,
-                     double *min_ms) {
+/* DIR/<shape>.safetensors (initial encoder, PyTorch names), DIR/<shape>.x.npy (B, T, D) */
+static dc_status dump_start(const char *dir, const shape_def *s, const dc_encoder *enc, const dc_tensor *x) {
+    char path[1024];
+    dc_st_writer *w = dc_st_writer_new();
+    if (!w) return dc_fail(DC_ERR_OOM, "bench --dump: out of host memory");
+    dc_status st = dc_encoder_save_entries(enc, w);
+    snprintf(path, sizeof path, "%s/%s.safetensors", dir, s->name);
+    if (st == DC_OK) st = dc_st_writer_save(w, path);
+    dc_st_writer_free(w);
+    int64_t n = dc_tensor_numel(x);
+    float *h = st == DC_OK ? malloc((size_t)n * sizeof *h) : NULL;
+    if (st == DC_OK && !h) st = dc_fail(DC_ERR_OOM, "bench --dump: out of host memory");
+    if (st == DC_OK) st = dc_tensor_download(x, h, (size_t)n * sizeof *h);
+    snprintf(path, sizeof path, "%s/%s.x.npy", dir, s->name);
+    if (st == DC_OK) st = dc_npy_write(path, DC_NPY_F32, 3, (int64_t[]){s->B, s->T, s->D}, h);
+    free(h);
+    return st;
+}
+
+/* DIR/<shape>.losses.json: the losses of the first steps (before any warm-up is dropped) */
+static dc_status dump_losses(const char *dir, const shape_def *s, const char *backend, const double *loss, int n) {
+    char path[1024], tmp[1100];
+    snprintf(path, sizeof path, "%s/%s.losses.json", dir, s->name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return dc_fail(DC_ERR_IO, "bench --dump: cannot write %s", tmp);
+    fprintf(f, "{\"backend\": \"%s\", \"shape\": \"%s\", \"losses\": [", backend, s->name);
+    for (int i = 0; i < n; i++) fprintf(f, "%s%.9g", i ? ", " : "", loss[i]);
+    fprintf(f, "]}\n");
+    if (fclose(f) != 0 || rename(tmp, path) != 0) return dc_fail(DC_ERR_IO, "bench --dump: cannot write %s", path);
+    return DC_OK;
+}
+
+#define DUMP_LOSSES 3
+
+static int bench_one(dc_backend *be, const shape_def *s, int64_t steps, int64_t warmup, const char *dump,
+                     double *median_ms, double *min_ms) {
     dc_encoder *enc = dc_encoder_new(be, s->D);
     dc_rng rng = dc_rng_init(1);
     dc_adamw *opt = enc && dc_encoder_init(enc, &rng) == DC_OK ? dc_adamw_new(enc->params, dc_adamw_opts_default()) : NULL;
@@ -35,13 +75,18 @@ static int bench_one(dc_backend *be, const shape_def *s, int64_t steps, int64_t 
     dc_tensor *x = data ? dc_tensor_new(data, DC_F32, 3, (int64_t[]){s->B, s->T, s->D}) : NULL;
     double *t = malloc((size_t)steps * sizeof *t);
     int ok = x && t && dc_rng_fill_normal(&rng, x, 0.0, 1.0) == DC_OK;
+    if (ok && dump) ok = dump_start(dump, s, enc, x) == DC_OK;
     dc_mpxent_opts mo = dc_mpxent_opts_default();
+    double losses[DUMP_LOSSES];
+    int n_losses = 0;
     for (int64_t i = 0; ok && i < warmup + steps; i++) {
         double t0 = dc_now();
         dc_ctx_reset(ctx);
-        ok = dc_dynacl_step(enc, opt, ctx, x, &mo, NULL) == DC_OK && dc_backend_sync(be) == DC_OK;
+        double *lo = dump && n_losses < DUMP_LOSSES ? &losses[n_losses++] : NULL; /* a download: a sync */
+        ok = dc_dynacl_step(enc, opt, ctx, x, &mo, lo) == DC_OK && dc_backend_sync(be) == DC_OK;
         if (i >= warmup) t[i - warmup] = (dc_now() - t0) * 1e3;
     }
+    if (ok && dump) ok = dump_losses(dump, s, dc_backend_name(be), losses, n_losses) == DC_OK;
     if (ok) {
         qsort(t, (size_t)steps, sizeof *t, cmp_dbl);
         *median_ms = t[steps / 2];
@@ -152,7 +197,7 @@ static int bench_model(dc_backend *be, const shape_def *s, const char *model, co
 }
 
 int cmd_bench(int argc, char **argv) {
-    const char *backends = "cpu", *shape = "all", *json = NULL, *model = NULL, *protocol = "authors";
+    const char *backends = "cpu", *shape = "all", *json = NULL, *model = NULL, *protocol = "authors", *dump = NULL;
     int64_t steps = 50, warmup = 5;
     int graph = 0;
     const dc_opt opts[] = {
@@ -164,6 +209,7 @@ int cmd_bench(int argc, char **argv) {
         {"graph", OPT_FLAG, &graph, "replay each step as a CUDA graph on backends that capture (cuda)"},
         {"model", OPT_STR, &model, "time this method's step from the registry (dc_model_loss) instead of DynaCL's"},
         {"protocol", OPT_STR, &protocol, "with --model: authors (default) | corrected", NULL, "authors|corrected"},
+        {"dump", OPT_STR, &dump, "write each shape's initial weights, input and first losses to this folder (eager DynaCL)"},
         {0},
     };
     int r = dc_opts_parse("bench", "[options]", opts, argc, argv);
@@ -172,6 +218,10 @@ int cmd_bench(int argc, char **argv) {
         dc_model_config u = dc_model_config_defaults(model, NULL, protocol);
         dc_model_config_check(&u);
         fprintf(stderr, "dynacl bench: --model: %s\n", dc_last_error());
+        return 2;
+    }
+    if (dump && (model || graph)) {
+        fprintf(stderr, "dynacl bench: --dump is for the eager DynaCL step (no --model, no --graph)\n");
         return 2;
     }
     FILE *jf = NULL;
@@ -205,7 +255,7 @@ int cmd_bench(int argc, char **argv) {
             snprintf(label, sizeof label, "%s%s", dc_backend_name(be), use_graph ? "+graph" : "");
             if (!(model       ? bench_model(be, s, model, protocol, steps, warmup, &med, &mn)
                   : use_graph ? bench_graph(be, s, steps, warmup, &med, &mn, &pipe)
-                              : bench_one(be, s, steps, warmup, &med, &mn))) {
+                              : bench_one(be, s, steps, warmup, dump, &med, &mn))) {
                 fprintf(stderr, "dynacl bench: %s on %s: %s\n", s->name, dc_backend_name(be), dc_last_error());
                 rc = 1;
                 continue;

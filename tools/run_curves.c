@@ -42,7 +42,7 @@ static int by_key(const void *a, const void *b) {
 /* Sort by key and keep the last row of each key; then copy the keys and up to three value
  * columns into fresh arrays (NULL out-pointers are skipped). */
 static dc_status table_take(table *t, double **key, double **v0, double **v1, double **v2, int64_t *n) {
-    qsort(t->r, (size_t)t->n, sizeof *t->r, by_key);
+    if (t->n > 1) qsort(t->r, (size_t)t->n, sizeof *t->r, by_key); /* an empty table has no array (UBSan) */
     int64_t m = 0;
     for (int64_t i = 0; i < t->n; i++) {
         if (m > 0 && t->r[m - 1].key == t->r[i].key) m--;

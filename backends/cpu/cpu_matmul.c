@@ -9,7 +9,9 @@
 #include "cpu_kernels.h"
 
 /* Row-major GEMM core on packed operands: C(M,N) (+)= alpha * A(M,K) B(K,N). */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+/* GCC 11 cannot dispatch clones of functions with OpenMP regions ("no dispatcher found",
+ * e.g. Ubuntu 22.04's CUDA images); GCC 12 can. Older compilers build the default only. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 12
 #define CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define CPU_CLONES

@@ -5,6 +5,7 @@
 #include "cpu_fft.h"
 #include "cpu_kernels.h"
 #include "dc/dc_rng.h"
+#include "dc/dc_rng_normal.h"
 
 dc_status cpu_rfft(dc_backend *be, const dc_kernel_args *a) {
     const int64_t n = a->p.i[0], rows = a->p.i[1], nb = n / 2 + 1;
@@ -66,12 +67,8 @@ dc_status cpu_rng(dc_backend *be, const dc_kernel_args *a) {
             if (dist == DC_RNG_UNIFORM) v[l] = f0 + (f1 - f0) * dc_rng_u01(w[l]);
             else if (dist == DC_RNG_BERNOULLI) v[l] = dc_rng_u01(w[l]) < f0 ? 1.0 : 0.0;
         }
-        if (dist == DC_RNG_NORMAL)
-            for (int l = 0; l < 4; l += 2) { /* Box-Muller on lanes (0,1) and (2,3) */
-                double r = sqrt(-2.0 * log(dc_rng_u01_open0(w[l]))), th = 2.0 * M_PI * dc_rng_u01(w[l + 1]);
-                v[l] = f0 + f1 * r * cos(th);
-                v[l + 1] = f0 + f1 * r * sin(th);
-            }
+        if (dist == DC_RNG_NORMAL) /* Box-Muller on lanes (0,1) and (2,3), as every backend */
+            for (int l = 0; l < 4; l += 2) dc_rng_box_muller(w[l], w[l + 1], f0, f1, &v[l], &v[l + 1]);
         for (int l = 0; l < 4 && b * 4 + l < n; l++) {
             int64_t j = b * 4 + l;
             switch (t->dtype) {

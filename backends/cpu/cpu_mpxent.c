@@ -14,6 +14,11 @@
  * sub_j on the sub-diagonal (j+1, j). With S symmetric,
  *   dL/dzh = W zh,  W_rc = (w_r + w_c) E_rc / tau  (+ sub_j E_{j+1,j} / tau at (j+1,j), (j,j+1)),
  * all scaled by 1/#anchors; then the normalisation's backward. Two GEMMs and N^2 exps.
+ *
+ * Every kernel (and the CUDA and OpenCL ones) computes E as exp((S - 1) / tau): rows of zh
+ * have norm <= 1, so S <= 1 and nothing overflows for any tau > 0, while the common factor
+ * exp(-1/tau) cancels in every ratio of the loss and of the gradient (exp(S / tau) itself
+ * overflows float below tau = 1/88).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -27,9 +32,11 @@ static int is_anchor(int64_t a, int64_t L, int single) {
 }
 
 /* exp for float, vectorisable (Cephes expf: range reduction by ln 2, degree-6 polynomial;
- * ~1 ulp on the range used here, |x| < 88). */
+ * ~1 ulp on the range used here, |x| < 88). Below -87 the result is subnormal, as expf's:
+ * 2^n is applied in two halves so that neither leaves the normal range (x >= -104 gives
+ * n >= -150); below -104 it is 0. */
 static inline float exp_f32(float x) {
-    x = x > 88.0f ? 88.0f : (x < -87.0f ? -87.0f : x);
+    x = x > 88.0f ? 88.0f : (x < -104.0f ? -104.0f : x);
     float fx = x * 1.44269504088896341f;
     int n = (int)(fx + (fx >= 0 ? 0.5f : -0.5f));
     float nf = (float)n;
@@ -42,35 +49,32 @@ static inline float exp_f32(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r2 + r + 1.0f;
-    union { uint32_t u; float f; } s;
-    s.u = (uint32_t)(n + 127) << 23;
-    return p * s.f;
+    const int n1 = n / 2, n2 = n - n1;
+    union { uint32_t u; float f; } s1, s2;
+    s1.u = (uint32_t)(n1 + 127) << 23;
+    s2.u = (uint32_t)(n2 + 127) << 23;
+    return x <= -104.0f ? 0.0f : p * s1.f * s2.f;
 }
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+/* GCC 11 cannot dispatch clones of functions with OpenMP regions ("no dispatcher found",
+ * e.g. Ubuntu 22.04's CUDA images); GCC 12 can. Older compilers build the default only. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 12
 #define MPX_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MPX_CLONES
 #endif
 
-/* E = exp(S / tau) in place with zero diagonal; rowsum[r] = sum_c E_rc (double). */
+/* E = exp((S - 1) / tau) in place with zero diagonal; rowsum[r] = sum_c E_rc (double). */
 MPX_CLONES static void exp_rows_f32(float *S, int64_t N, float inv_tau, double *rowsum) {
     _Pragma("omp parallel for schedule(static)")
     for (int64_t r = 0; r < N; r++) {
-        float *row = S + r * N, acc = 0;
-        double s = 0;
-        for (int64_t c0 = 0; c0 < N; c0 += 256) { /* float partial sums over short blocks */
-            int64_t c1 = c0 + 256 < N ? c0 + 256 : N;
-            acc = 0;
-            for (int64_t c = c0; c < c1; c++) {
-                float e = exp_f32(row[c] * inv_tau);
-                row[c] = e;
-                acc += e;
-            }
-            s += acc;
-        }
-        s -= row[r];
+        float *row = S + r * N;
+        for (int64_t c = 0; c < N; c++) row[c] = exp_f32((row[c] - 1.0f) * inv_tau);
         row[r] = 0;
+        /* summed in double, as every backend: the anchors subtract positives from these sums
+         * (den = C - l), and with a small tau l can dwarf the rest below float precision */
+        double s = 0;
+        for (int64_t c = 0; c < N; c++) s += row[c];
         rowsum[r] = s;
     }
 }
@@ -80,7 +84,7 @@ static void exp_rows_f64(double *S, int64_t N, double inv_tau, double *rowsum) {
     for (int64_t r = 0; r < N; r++) {
         double *row = S + r * N, s = 0;
         for (int64_t c = 0; c < N; c++) {
-            row[c] = c == r ? 0.0 : exp(row[c] * inv_tau);
+            row[c] = c == r ? 0.0 : exp((row[c] - 1.0) * inv_tau);
             s += row[c];
         }
         rowsum[r] = s;

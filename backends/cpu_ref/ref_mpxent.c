@@ -1,7 +1,7 @@
 /* ref_mpxent.c: the MP-Xent loss (docs/METHOD.md §3) and its gradient, following the sums
  * literally in float64 and building dL/dE entry by entry (docs/METHOD.md §3.5).
  *
- * Notation: zh = rows normalised by max(||z||, eps); E_rc = exp(zh_r . zh_c / tau) for
+ * Notation: zh = rows normalised by max(||z||, eps); E_rc = exp((zh_r . zh_c - 1) / tau) for
  * r != c and E_cc = 0; C_c = sum_r E_rc (column sums); l_j = E_{j+1,j}. Anchors are the
  * rows whose position t inside their block of L = seq_len rows satisfies 1 <= t <= L-2
  * (multi-positive) or t <= L-2 (single positive); L = N is the authors' flattened batch.
@@ -45,7 +45,7 @@ dc_status ref_mpxent(dc_backend *be, const dc_kernel_args *a) {
         for (int64_t c = 0; c < N; c++) {
             double s = 0;
             for (int64_t f = 0; f < F; f++) s += zh[r * F + f] * zh[c * F + f];
-            EL(r, c) = r == c ? 0.0 : exp(s / tau);
+            EL(r, c) = r == c ? 0.0 : exp((s - 1.0) / tau); /* the factor exp(-1/tau) cancels */
         }
     for (int64_t c = 0; c < N; c++)
         for (int64_t r = 0; r < N; r++) Cc[c] += EL(r, c);

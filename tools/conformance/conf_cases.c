@@ -76,6 +76,12 @@ static dc_tensor *b_mpx_relu(dc_ctx *x, dc_tensor *const *i, const conf_case *c)
     dc_mpxent_opts o = {0.2, c->iparam, 0};
     return dc_mpxent(x, dc_relu(x, i[0]), &o);
 }
+static dc_tensor *b_mpx_tiny_tau(dc_ctx *x, dc_tensor *const *i, const conf_case *c) {
+    /* tau below 1/88, where exp(S / tau) overflows float (S > 0.88: similar rows, as here,
+     * every entry in [0.5, 1.5]): every backend, and the composite, must still agree */
+    dc_mpxent_opts o = {0.01, c->iparam, 0};
+    return dc_mpxent(x, dc_affine(x, dc_relu(x, i[0]), 1.0, 0.5), &o);
+}
 static dc_tensor *b_maxpool(dc_ctx *x, dc_tensor *const *i, const conf_case *c) { return dc_maxpool1d(x, i[0], c->iparam, 2); }
 static dc_tensor *b_maxpool_all(dc_ctx *x, dc_tensor *const *i, const conf_case *c) {
     return dc_maxpool1d(x, i[0], i[0]->shape[1], 1);
@@ -264,6 +270,9 @@ const conf_case conf_cases[] = {
     {"mpxent_2400x32_single", DC_OP_MPXENT, 1, {2}, {SH(2400, 32)}, {F}, 1, b_mpx_single, 0, TRAIN},
     {"mpxent_2016x64_seq252", DC_OP_MPXENT, 1, {2}, {SH(2016, 64)}, {F}, 1, b_mpx, 252, TRAIN},
     {"mpxent_952x129", DC_OP_MPXENT, 1, {2}, {SH(952, 129)}, {A}, 1, b_mpx_relu, 0, TRAIN},
+    {"mpxent_257x128", DC_OP_MPXENT, 1, {2}, {SH(257, 128)}, {A}, 1, b_mpx_relu, 0, TRAIN},
+    {"mpxent_tiny_tau", DC_OP_MPXENT, 1, {2}, {SH(40, 8)}, {A}, 1, b_mpx_tiny_tau, 0},
+    {"mpxent_tiny_tau_952x32", DC_OP_MPXENT, 1, {2}, {SH(952, 32)}, {A}, 1, b_mpx_tiny_tau, 119, TRAIN},
     /* pooling and indexing */
     {"maxpool_k2", DC_OP_MAXPOOL1D, 1, {3}, {SH(3, 9, 5)}, {F}, 1, b_maxpool, 2},
     {"maxpool_k3_overlap", DC_OP_MAXPOOL1D, 1, {3}, {SH(2, 10, 3)}, {F}, 1, b_maxpool, 3},

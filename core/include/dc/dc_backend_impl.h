@@ -147,8 +147,9 @@ typedef struct dc_backend_vtbl {
     dc_kernel_fn kernels[DC_OP_COUNT];
     /* optional, all four or none: graph capture (CUDA graphs). Between capture_begin and
      * capture_end the backend records its kernels and copies instead of running them;
-     * upload, download, sync and buf_alloc then fail (DC_ERR_STATE) rather than break the
-     * capture. capture_end returns an executable graph (NULL + error if the capture broke);
+     * download, sync and buf_alloc then fail (DC_ERR_STATE) rather than break the capture.
+     * upload may record small uploads with their bytes (cuda: up to 64 KiB, as kernel
+     * parameters) and fail for larger ones. capture_end returns an executable graph (NULL + error if the capture broke);
      * graph_launch enqueues one replay, in order with everything else on the backend. */
     dc_status (*capture_begin)(dc_backend *be);
     dc_status (*capture_end)(dc_backend *be, void **graph);
