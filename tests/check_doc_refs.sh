@@ -13,7 +13,6 @@ export LC_ALL=C # byte-wise matching: "§" and "–" are plain byte sequences
 root=$(cd "${1:-.}" && pwd -P) || exit 2
 cd "$root" || exit 2
 method=docs/METHOD.md
-shared_data=${DC_SHARED_DATA:-$root/../shared/data}
 
 # ---- the files to check: tracked and new files (not ignored), or every file without git ----
 files=()
@@ -65,12 +64,7 @@ done < <(grep -HnIE '(^|[^A-Za-z0-9_])[S]PEC([^A-Za-z0-9_]|$)|[Ss][Pp][Ee][Cc]\.
 resolve() { # file token -> 0 if the document exists
     local file=$1 tok=${2#./} dir
     dir=$(dirname -- "$file")
-    case "$tok" in
-    */shared/data/* | shared/data/*) # the external data excerpts (README.md "Data"): there, or absent
-        [ ! -d "$shared_data" ] || [ -f "$shared_data/${tok##*shared/data/}" ]
-        return ;;
-    */shared/* | shared/*) return 1 ;;
-    esac
+    case "$tok" in */shared/* | shared/*) return 1 ;; esac # outside the repository, even if present
     local c
     for c in "$dir/$tok" "$tok" "docs/$tok"; do
         [ -f "$c" ] || continue

@@ -1,5 +1,7 @@
-# Run `BIN --list` and write one add_test per case into OUT (included by ctest).
-execute_process(COMMAND ${BIN} --list OUTPUT_VARIABLE cases RESULT_VARIABLE rc)
+# Run `BIN --list` and write one add_test per case into OUT (included by ctest), with the
+# environment ENV (the tests' variables, separated by |).
+string(REPLACE "|" ";" list_env "${ENV}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E env ${list_env} ${BIN} --list OUTPUT_VARIABLE cases RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "${BIN} --list failed (${rc})")
 endif()
@@ -10,6 +12,6 @@ foreach(c IN LISTS cases)
     continue()
   endif()
   string(APPEND body "add_test(${PREFIX}.${c} \"${BIN}\" \"${c}\")\n")
-  string(APPEND body "set_tests_properties(${PREFIX}.${c} PROPERTIES TIMEOUT 600 ENVIRONMENT \"DC_SHARED_DATA=${SHARED}\\;DC_DYNACL_BIN=${CLI}\\;DC_SOURCE_DIR=${SRC}\\;OMP_WAIT_POLICY=passive\")\n")
+  string(APPEND body "set_tests_properties(${PREFIX}.${c} PROPERTIES TIMEOUT 600 ENVIRONMENT \"${list_env}\")\n")
 endforeach()
 file(WRITE ${OUT} "${body}")

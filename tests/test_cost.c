@@ -12,33 +12,11 @@
 #include "cost/dc_cost.h"
 #include "dc/dc.h"
 #include "data/dc_dataset.h"
-#include "dc/dc_npy.h"
 #include "dc/dc_safetensors.h"
 #include "dc_baseline_test.h"
+#include "dc_run_test.h"
 #include "dc_test.h"
 #include "train/dc_train.h"
-
-static dc_backend *g_be;
-static dc_ctx *g_ctx;
-
-static void setup(void) {
-    g_be = dc_backend_new("cpu");
-    g_ctx = dc_ctx_new(g_be);
-}
-
-static void teardown(void) {
-    dc_ctx_free(g_ctx);
-    dc_backend_free(g_be);
-}
-
-static void expect(dc_tensor *y, const double *want, int64_t n, double tol, const char *what) {
-    ck_assert_msg(y, "%s: %s", what, dc_last_error());
-    ck_assert_int_eq(dc_tensor_numel(y), n);
-    float got[64];
-    ck_assert(n <= 64 && dc_tensor_download(y, got, (size_t)n * sizeof(float)) == DC_OK);
-    for (int64_t i = 0; i < n; i++)
-        ck_assert_msg(fabs(got[i] - want[i]) <= tol, "%s[%lld]: got %.7g, want %.7g", what, (long long)i, got[i], want[i]);
-}
 
 /* Trend convolutions with O = C = 1: only the k = 2 kernel is non-zero, (1, 10), so
  * out[t] = (x[t-1] + 10 x[t]) / 8 + mean(b) with x[-1] = 0 (causal); biases b_i = i give
@@ -46,22 +24,22 @@ static void expect(dc_tensor *y, const double *want, int64_t n, double tol, cons
  * k inputs: at t = 2, (3 + 5 + 6 * 6) / 8. */
 START_TEST(test_trend_by_hand) {
     const float hv[3] = {1, 2, 3};
-    dc_tensor *h = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){1, 3, 1}, hv);
+    dc_tensor *h = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){1, 3, 1}, hv);
     dc_tensor *w[DC_COST_KERNELS], *b[DC_COST_KERNELS], *ones[DC_COST_KERNELS], *zb[DC_COST_KERNELS];
     for (int i = 0; i < DC_COST_KERNELS; i++) {
         int64_t k = (int64_t)1 << i;
-        w[i] = dc_tensor_zeros(g_ctx, DC_F32, 3, (int64_t[]){1, 1, k});
-        ones[i] = dc_tensor_full(g_ctx, DC_F32, 3, (int64_t[]){1, 1, k}, 1.0);
-        b[i] = dc_tensor_full(g_ctx, DC_F32, 1, (int64_t[]){1}, (double)i);
-        zb[i] = dc_tensor_zeros(g_ctx, DC_F32, 1, (int64_t[]){1});
+        w[i] = dc_tensor_zeros(dc_bt_ctx, DC_F32, 3, (int64_t[]){1, 1, k});
+        ones[i] = dc_tensor_full(dc_bt_ctx, DC_F32, 3, (int64_t[]){1, 1, k}, 1.0);
+        b[i] = dc_tensor_full(dc_bt_ctx, DC_F32, 1, (int64_t[]){1}, (double)i);
+        zb[i] = dc_tensor_zeros(dc_bt_ctx, DC_F32, 1, (int64_t[]){1});
     }
     ck_assert(dc_tensor_upload(w[1], (float[]){1, 10}, 2 * sizeof(float)) == DC_OK);
     const int32_t pos[3] = {0, 1, 2};
-    expect(dc_cost_trend(g_ctx, h, w, b, pos, 3), (double[]){10 / 8.0 + 3.5, 21 / 8.0 + 3.5, 32 / 8.0 + 3.5}, 3, 1e-6,
+    dc_bt_expect(dc_cost_trend(dc_bt_ctx, h, w, b, pos, 3), (double[]){10 / 8.0 + 3.5, 21 / 8.0 + 3.5, 32 / 8.0 + 3.5}, 3, 1e-6,
            "trend k=2");
-    expect(dc_cost_trend(g_ctx, h, ones, zb, (int32_t[]){2, 0}, 2), (double[]){44 / 8.0, 1.0}, 2, 1e-6, "trend ones");
-    ck_assert(!dc_cost_trend(g_ctx, h, w, b, (int32_t[]){3}, 1));
-    ck_assert(!dc_cost_trend(g_ctx, h, ones + 1, zb, pos, 1)); /* kernel sizes shifted */
+    dc_bt_expect(dc_cost_trend(dc_bt_ctx, h, ones, zb, (int32_t[]){2, 0}, 2), (double[]){44 / 8.0, 1.0}, 2, 1e-6, "trend ones");
+    ck_assert(!dc_cost_trend(dc_bt_ctx, h, w, b, (int32_t[]){3}, 1));
+    ck_assert(!dc_cost_trend(dc_bt_ctx, h, ones + 1, zb, pos, 1)); /* kernel sizes shifted */
     ck_assert_msg(strstr(dc_last_error(), "conv 0"), "%s", dc_last_error());
 }
 END_TEST
@@ -73,7 +51,7 @@ START_TEST(test_trend_reference) {
     dc_rng r = dc_rng_init(4);
     float *hv = malloc(B * T * C * sizeof *hv);
     for (int i = 0; i < B * T * C; i++) hv[i] = (float)dc_rng_normal(&r);
-    dc_tensor *h = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){B, T, C}, hv);
+    dc_tensor *h = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){B, T, C}, hv);
     dc_tensor *w[DC_COST_KERNELS], *b[DC_COST_KERNELS];
     float *wh[DC_COST_KERNELS], bh[DC_COST_KERNELS][O];
     for (int i = 0; i < DC_COST_KERNELS; i++) {
@@ -81,11 +59,11 @@ START_TEST(test_trend_reference) {
         wh[i] = malloc((size_t)(O * C * k) * sizeof(float));
         for (int64_t j = 0; j < O * C * k; j++) wh[i][j] = (float)dc_rng_normal(&r);
         for (int o = 0; o < O; o++) bh[i][o] = (float)dc_rng_normal(&r);
-        w[i] = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){O, C, k}, wh[i]);
-        b[i] = dc_tensor_from_host(g_ctx, DC_F32, 1, (int64_t[]){O}, bh[i]);
+        w[i] = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){O, C, k}, wh[i]);
+        b[i] = dc_tensor_from_host(dc_bt_ctx, DC_F32, 1, (int64_t[]){O}, bh[i]);
     }
     const int32_t pos[4] = {0, 5, 100, 139};
-    dc_tensor *y = dc_cost_trend(g_ctx, h, w, b, pos, 4);
+    dc_tensor *y = dc_cost_trend(dc_bt_ctx, h, w, b, pos, 4);
     ck_assert_msg(y && y->shape[0] == B && y->shape[1] == 4 && y->shape[2] == O, "%s", dc_last_error());
     float got[B * 4 * O];
     ck_assert(dc_tensor_download(y, got, sizeof got) == DC_OK);
@@ -116,19 +94,19 @@ END_TEST
  * with a = 1, c = 2, d = 3: (5, -5, -3, 7) / 4. A bias adds like a weight on X_f = 1. */
 START_TEST(test_season_by_hand) {
     const float hv[4] = {1, 0, 0, 0};
-    dc_tensor *h = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){1, 4, 1}, hv);
-    dc_tensor *wr = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 1, 1}, (float[]){1, 2});
-    dc_tensor *wi = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 1, 1}, (float[]){7, 3});
-    dc_tensor *z = dc_tensor_zeros(g_ctx, DC_F32, 2, (int64_t[]){2, 1});
-    expect(dc_cost_season(g_ctx, h, wr, wi, z, z), (double[]){1.25, -1.25, -0.75, 1.75}, 4, 1e-6, "season");
-    dc_tensor *zw = dc_tensor_zeros(g_ctx, DC_F32, 3, (int64_t[]){2, 1, 1});
-    dc_tensor *br = dc_tensor_from_host(g_ctx, DC_F32, 2, (int64_t[]){2, 1}, (float[]){1, 2});
-    dc_tensor *bi = dc_tensor_from_host(g_ctx, DC_F32, 2, (int64_t[]){2, 1}, (float[]){7, 3});
-    expect(dc_cost_season(g_ctx, h, zw, zw, br, bi), (double[]){1.25, -1.25, -0.75, 1.75}, 4, 1e-6, "season bias");
+    dc_tensor *h = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){1, 4, 1}, hv);
+    dc_tensor *wr = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 1, 1}, (float[]){1, 2});
+    dc_tensor *wi = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 1, 1}, (float[]){7, 3});
+    dc_tensor *z = dc_tensor_zeros(dc_bt_ctx, DC_F32, 2, (int64_t[]){2, 1});
+    dc_bt_expect(dc_cost_season(dc_bt_ctx, h, wr, wi, z, z), (double[]){1.25, -1.25, -0.75, 1.75}, 4, 1e-6, "season");
+    dc_tensor *zw = dc_tensor_zeros(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 1, 1});
+    dc_tensor *br = dc_tensor_from_host(dc_bt_ctx, DC_F32, 2, (int64_t[]){2, 1}, (float[]){1, 2});
+    dc_tensor *bi = dc_tensor_from_host(dc_bt_ctx, DC_F32, 2, (int64_t[]){2, 1}, (float[]){7, 3});
+    dc_bt_expect(dc_cost_season(dc_bt_ctx, h, zw, zw, br, bi), (double[]){1.25, -1.25, -0.75, 1.75}, 4, 1e-6, "season bias");
     /* more frequencies than T = 4 has (3) fail with both counts named */
-    dc_tensor *w4 = dc_tensor_zeros(g_ctx, DC_F32, 3, (int64_t[]){4, 1, 1});
-    dc_tensor *b4 = dc_tensor_zeros(g_ctx, DC_F32, 2, (int64_t[]){4, 1});
-    ck_assert(!dc_cost_season(g_ctx, h, w4, w4, b4, b4));
+    dc_tensor *w4 = dc_tensor_zeros(dc_bt_ctx, DC_F32, 3, (int64_t[]){4, 1, 1});
+    dc_tensor *b4 = dc_tensor_zeros(dc_bt_ctx, DC_F32, 2, (int64_t[]){4, 1});
+    ck_assert(!dc_cost_season(dc_bt_ctx, h, w4, w4, b4, b4));
     ck_assert_msg(strstr(dc_last_error(), "4 frequencies") && strstr(dc_last_error(), "T = 4 has 3"), "%s", dc_last_error());
 }
 END_TEST
@@ -140,27 +118,27 @@ END_TEST
  * f = 1 mirrors it. Loss = (log(1 + 2 e^-4) + log 3) / 2 + log 3. */
 START_TEST(test_season_loss_by_hand) {
     const float v[4] = {3, 0.5f, 2, -7};
-    dc_tensor *s = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 2, 1}, v);
-    dc_tensor *L = dc_cost_season_loss(g_ctx, s, s);
+    dc_tensor *s = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 2, 1}, v);
+    dc_tensor *L = dc_cost_season_loss(dc_bt_ctx, s, s);
     ck_assert_msg(L, "%s", dc_last_error());
     double want = (log(1 + 2 * exp(-4.0)) + log(3.0)) / 2 + log(3.0);
     ck_assert_double_eq_tol(dc_tensor_item(L), want, 1e-5);
-    dc_tensor *s2 = dc_tensor_zeros(g_ctx, DC_F32, 3, (int64_t[]){2, 3, 1});
-    ck_assert(!dc_cost_season_loss(g_ctx, s, s2));
+    dc_tensor *s2 = dc_tensor_zeros(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 3, 1});
+    ck_assert(!dc_cost_season_loss(dc_bt_ctx, s, s2));
     ck_assert_msg(strstr(dc_last_error(), "(2, 3, 1)"), "%s", dc_last_error());
 }
 END_TEST
 
 /* q = e0, k = e0, queue columns (0, 1) and (-1, 0): logits (1, 0, -1) / tau. */
 START_TEST(test_moco_by_hand) {
-    dc_tensor *q = dc_tensor_from_host(g_ctx, DC_F32, 2, (int64_t[]){1, 2}, (float[]){1, 0});
-    dc_tensor *qu = dc_tensor_from_host(g_ctx, DC_F32, 2, (int64_t[]){2, 2}, (float[]){0, -1, 1, 0});
-    dc_tensor *L = dc_cost_moco_loss(g_ctx, q, q, qu, 1.0);
+    dc_tensor *q = dc_tensor_from_host(dc_bt_ctx, DC_F32, 2, (int64_t[]){1, 2}, (float[]){1, 0});
+    dc_tensor *qu = dc_tensor_from_host(dc_bt_ctx, DC_F32, 2, (int64_t[]){2, 2}, (float[]){0, -1, 1, 0});
+    dc_tensor *L = dc_cost_moco_loss(dc_bt_ctx, q, q, qu, 1.0);
     ck_assert_msg(L, "%s", dc_last_error());
     ck_assert_double_eq_tol(dc_tensor_item(L), -log(exp(1.0) / (exp(1.0) + 1 + exp(-1.0))), 1e-6);
-    L = dc_cost_moco_loss(g_ctx, q, q, qu, 0.5);
+    L = dc_cost_moco_loss(dc_bt_ctx, q, q, qu, 0.5);
     ck_assert_double_eq_tol(dc_tensor_item(L), -log(exp(2.0) / (exp(2.0) + 1 + exp(-2.0))), 1e-6);
-    ck_assert(!dc_cost_moco_loss(g_ctx, q, q, dc_tensor_zeros(g_ctx, DC_F32, 2, (int64_t[]){3, 2}), 1.0));
+    ck_assert(!dc_cost_moco_loss(dc_bt_ctx, q, q, dc_tensor_zeros(dc_bt_ctx, DC_F32, 2, (int64_t[]){3, 2}), 1.0));
     ck_assert_msg(strstr(dc_last_error(), "queue (3, 2)"), "%s", dc_last_error());
 }
 END_TEST
@@ -231,24 +209,24 @@ static dc_tensor *buf(dc_model *m, const char *name) {
 START_TEST(test_momentum_queue_eval) {
     enum { B = 4, T = 20, D = 3, K = 16 };
     dc_model_config cfg = dc_model_config_defaults("cost", "synthetic", "corrected");
-    cfg.cost_queue = K;
-    cfg.cost_season_len = 20;
-    dc_model *m = dc_model_new(&cfg, g_be, D);
+    cfg.opt[DC_COST_QUEUE] = K;
+    cfg.opt[DC_COST_SEASON_LEN] = 20;
+    dc_model *m = dc_model_new(&cfg, dc_bt_be, D);
     ck_assert_msg(m, "%s", dc_last_error());
     float *xh = dc_bt_batch(B, T, D, 3);
-    dc_tensor *x = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){B, T, D}, xh);
+    dc_tensor *x = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){B, T, D}, xh);
     dc_rng r = dc_rng_init(2);
     float *q0 = host_of(buf(m, "queue")), *hq = host_of(buf(m, "head_q.0.weight"));
     float *rm0 = host_of(m->enc->run_mean[0]);
     ck_assert(same(buf(m, "head_k.0.weight"), hq)); /* head_k starts as a copy */
     /* eval: nothing moves */
-    dc_ctx_set_grad_enabled(g_ctx, 0);
-    ck_assert_msg(dc_model_loss(m, g_ctx, x, 0, &r, NULL), "%s", dc_last_error());
+    dc_ctx_set_grad_enabled(dc_bt_ctx, 0);
+    ck_assert_msg(dc_model_loss(m, dc_bt_ctx, x, 0, &r, NULL), "%s", dc_last_error());
     ck_assert(same(buf(m, "queue"), q0) && same(buf(m, "head_k.0.weight"), hq) && same(m->enc->run_mean[0], rm0));
     ck_assert_int_eq(m->enc->num_batches_tracked, 0);
     /* training */
     ck_assert(dc_tensor_fill(buf(m, "head_k.0.weight"), 0.0) == DC_OK);
-    ck_assert_msg(dc_model_loss(m, g_ctx, x, 1, &r, NULL), "%s", dc_last_error());
+    ck_assert_msg(dc_model_loss(m, dc_bt_ctx, x, 1, &r, NULL), "%s", dc_last_error());
     float *hk = host_of(buf(m, "head_k.0.weight")), *q1 = host_of(buf(m, "queue"));
     for (int i = 0; i < 256; i++) ck_assert_msg(fabs(hk[i] - 0.001 * hq[i]) <= 1e-9, "head_k[%d] %g vs %g", i, hk[i], 0.001 * hq[i]);
     for (int c = 0; c < 16; c++) {
@@ -274,36 +252,36 @@ END_TEST
 START_TEST(test_defaults_and_checks) {
     dc_model_config a = dc_model_config_defaults("cost", "sleepeeg", "authors");
     dc_model_config c = dc_model_config_defaults("cost", "ecg", "corrected");
-    ck_assert(!a.cost_key_encoder && c.cost_key_encoder && a.train_heads && c.train_heads);
-    ck_assert(a.cost_queue == 256 && a.cost_momentum == 0.999 && a.cost_tau == 0.07 && a.cost_alpha == 0.05);
-    ck_assert(a.cost_sigma == 0.5 && a.cost_aug_p == 0.5 && a.cost_max_len == 300);
-    ck_assert(a.cost_season_len == 300 && c.cost_season_len == 119);
+    ck_assert(!a.opt[DC_COST_KEY_ENCODER] && c.opt[DC_COST_KEY_ENCODER] && a.train_heads && c.train_heads);
+    ck_assert(a.opt[DC_COST_QUEUE] == 256 && a.opt[DC_COST_MOMENTUM] == 0.999 && a.opt[DC_COST_TAU] == 0.07 && a.opt[DC_COST_ALPHA] == 0.05);
+    ck_assert(a.opt[DC_COST_SIGMA] == 0.5 && a.opt[DC_COST_AUG_P] == 0.5 && a.opt[DC_COST_MAX_LEN] == 300);
+    ck_assert(a.opt[DC_COST_SEASON_LEN] == 300 && c.opt[DC_COST_SEASON_LEN] == 119);
     ck_assert(dc_model_config_check(&a) == DC_OK);
     dc_model_config b = a;
-    b.cost_queue = 0;
-    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "queue size"));
+    b.opt[DC_COST_QUEUE] = 0;
+    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "cost_queue must be an integer >= 1 (got 0)"));
     b = a;
-    b.cost_momentum = 1.5;
-    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "momentum"));
+    b.opt[DC_COST_MOMENTUM] = 1.5;
+    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "cost_momentum must be a number in [0, 1] (got 1.5)"));
     b = a;
-    b.cost_tau = 0;
-    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "temperature"));
+    b.opt[DC_COST_TAU] = 0;
+    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "cost_tau must be a number > 0 (got 0)"));
     b = a;
-    b.cost_season_len = 0;
-    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "season"));
+    b.opt[DC_COST_SEASON_LEN] = 0;
+    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "cost_season_len must be an integer >= 1 (got 0)"));
     b = a;
     b.train_heads = 0;
     ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "head_q"));
     /* at the loss: a season layer longer than the batch, a queue the batch does not divide */
-    dc_model *m = dc_model_new(&a, g_be, 2);
+    dc_model *m = dc_model_new(&a, dc_bt_be, 2);
     ck_assert_msg(m, "%s", dc_last_error());
     dc_rng r = dc_rng_init(1);
-    ck_assert(!dc_model_loss(m, g_ctx, dc_tensor_zeros(g_ctx, DC_F32, 3, (int64_t[]){8, 100, 2}), 1, &r, NULL));
+    ck_assert(!dc_model_loss(m, dc_bt_ctx, dc_tensor_zeros(dc_bt_ctx, DC_F32, 3, (int64_t[]){8, 100, 2}), 1, &r, NULL));
     ck_assert_msg(strstr(dc_last_error(), "sequence_sample = 300") && strstr(dc_last_error(), "T = 100"), "%s", dc_last_error());
     dc_model_free(m);
-    a.cost_season_len = 50;
-    m = dc_model_new(&a, g_be, 2);
-    ck_assert(!dc_model_loss(m, g_ctx, dc_tensor_zeros(g_ctx, DC_F32, 3, (int64_t[]){7, 60, 2}), 1, &r, NULL));
+    a.opt[DC_COST_SEASON_LEN] = 50;
+    m = dc_model_new(&a, dc_bt_be, 2);
+    ck_assert(!dc_model_loss(m, dc_bt_ctx, dc_tensor_zeros(dc_bt_ctx, DC_F32, 3, (int64_t[]){7, 60, 2}), 1, &r, NULL));
     ck_assert_msg(strstr(dc_last_error(), "K = 256") && strstr(dc_last_error(), "B = 7"), "%s", dc_last_error());
     dc_model_free(m);
 }
@@ -318,15 +296,15 @@ END_TEST
 START_TEST(test_corrected_lowers_loss) {
     enum { NB = 8, B = 8, T = 40, D = 5, EPOCHS = 30 };
     dc_model_config cfg = dc_model_config_defaults("cost", "synthetic", "corrected");
-    cfg.cost_season_len = T;
-    cfg.cost_queue = 32;
-    dc_model *m = dc_model_new(&cfg, g_be, D);
+    cfg.opt[DC_COST_SEASON_LEN] = T;
+    cfg.opt[DC_COST_QUEUE] = 32;
+    dc_model *m = dc_model_new(&cfg, dc_bt_be, D);
     ck_assert_msg(m, "%s", dc_last_error());
     dc_adamw_opts ao = dc_adamw_opts_default();
     ao.weight_decay = 0;
     dc_adamw *oe = dc_adamw_new(m->enc->params, ao), *oh = dc_adamw_new(m->heads, ao);
     float *c0 = host_of(m->enc->w[0]);
-    dc_ctx *data = dc_ctx_new(g_be);
+    dc_ctx *data = dc_ctx_new(dc_bt_be);
     dc_tensor *x[NB];
     for (int b = 0; b < NB; b++) {
         float *xh = dc_bt_batch(B, T, D, 10 + (uint64_t)b);
@@ -338,10 +316,10 @@ START_TEST(test_corrected_lowers_loss) {
     for (int e = 0; e < EPOCHS; e++) {
         mean[e] = 0;
         for (int b = 0; b < NB; b++) {
-            dc_ctx_reset(g_ctx);
+            dc_ctx_reset(dc_bt_ctx);
             ck_assert(dc_params_zero_grad(m->enc->params) == DC_OK && dc_params_zero_grad(m->heads) == DC_OK);
-            dc_tensor *L = dc_model_loss(m, g_ctx, x[b], 1, &rng, NULL);
-            ck_assert_msg(L && dc_backward(g_ctx, L) == DC_OK, "epoch %d batch %d: %s", e, b, dc_last_error());
+            dc_tensor *L = dc_model_loss(m, dc_bt_ctx, x[b], 1, &rng, NULL);
+            ck_assert_msg(L && dc_backward(dc_bt_ctx, L) == DC_OK, "epoch %d batch %d: %s", e, b, dc_last_error());
             ck_assert(dc_adamw_step(oe) == DC_OK && dc_adamw_step(oh) == DC_OK);
             mean[e] += dc_tensor_item(L) / NB;
         }
@@ -367,18 +345,7 @@ END_TEST
 
 static dc_dataset g_ds;
 
-static void small_dataset(void) {
-    dc_synth_opts so = dc_synth_opts_default();
-    so.subjects = 3;
-    so.minutes = 2; /* 18 sequences of T = 119, 15 for training */
-    ck_assert_msg(dc_dataset_synthetic(&so, &g_ds) == DC_OK, "%s", dc_last_error());
-}
-
-static int g_stop_at = -1;
-static int stop_hook(void *ud, int64_t step) {
-    (void)ud;
-    return step == g_stop_at;
-}
+static void small_dataset(void) { dc_rt_small_dataset(&g_ds); }
 
 static dc_train_opts small_opts(void) {
     dc_train_opts o = dc_train_opts_default();
@@ -392,9 +359,7 @@ static dc_train_opts small_opts(void) {
 
 static dc_status train(dc_model *m, const char *dir, dc_run_mode mode, int stop_at) {
     dc_train_opts o = small_opts();
-    g_stop_at = stop_at;
-    dc_train_hooks h = {.should_stop = stop_hook};
-    return dc_train_run(m, &g_ds, g_be, &o, dir, mode, "{\"test\": 1}", &h);
+    return dc_rt_train(m, &g_ds, dc_bt_be, &o, dir, mode, stop_at);
 }
 
 /* Authors through the shared trainer: every encoder parameter, input_fc and both
@@ -403,7 +368,7 @@ static dc_status train(dc_model *m, const char *dir, dc_run_mode mode, int stop_
 START_TEST(test_authors_frozen_encoder) {
     small_dataset();
     dc_model_config a = dc_model_config_defaults("cost", "synthetic", "authors");
-    dc_model *m = dc_model_new(&a, g_be, g_ds.frames.D);
+    dc_model *m = dc_model_new(&a, dc_bt_be, g_ds.frames.D);
     ck_assert_msg(m, "%s", dc_last_error());
     ck_assert(m->encoder_frozen);
     ck_assert_int_eq(dc_params_count(m->heads), 4); /* head_q only */
@@ -427,42 +392,25 @@ START_TEST(test_authors_frozen_encoder) {
 }
 END_TEST
 
-static void assert_same_files(const char *a, const char *b) {
-    dc_st_file *fa, *fb;
-    ck_assert_msg(dc_st_open(a, &fa) == DC_OK, "%s", dc_last_error());
-    ck_assert_msg(dc_st_open(b, &fb) == DC_OK, "%s", dc_last_error());
-    ck_assert_int_eq(dc_st_count(fa), dc_st_count(fb));
-    for (int i = 0; i < dc_st_count(fa); i++) {
-        const dc_st_tensor *t = dc_st_get(fa, i), *u = dc_st_find(fb, t->name);
-        ck_assert_msg(u && u->nbytes == t->nbytes && memcmp(t->data, u->data, t->nbytes) == 0, "tensor %s differs", t->name);
-    }
-    dc_st_close(fa);
-    dc_st_close(fb);
-}
-
 /* Corrected: an interrupted run resumed from its checkpoint ends bit-identical to an
- * uninterrupted one (queue, head_k and key encoder travel in the checkpoint). */
+ * uninterrupted one (queue, head_k and key encoder travel in the checkpoint), its
+ * metrics.jsonl too. */
 START_TEST(test_resume_bit_identical) {
     small_dataset();
     dc_model_config c = dc_model_config_defaults("cost", "synthetic", "corrected");
-    char *dir = dc_test_tmpdir(), a[4200], b[4200], pa[4300], pb[4300];
+    char *dir = dc_test_tmpdir(), a[4200], b[4200];
     snprintf(a, sizeof a, "%s/full", dir);
     snprintf(b, sizeof b, "%s/interrupted", dir);
-    dc_model *m = dc_model_new(&c, g_be, g_ds.frames.D);
+    dc_model *m = dc_model_new(&c, dc_bt_be, g_ds.frames.D);
     ck_assert_msg(train(m, a, DC_RUN_NEW, -1) == DC_OK, "%s", dc_last_error());
     dc_model_free(m);
-    m = dc_model_new(&c, g_be, g_ds.frames.D);
+    m = dc_model_new(&c, dc_bt_be, g_ds.frames.D);
     ck_assert_msg(train(m, b, DC_RUN_NEW, 6) == DC_OK, "%s", dc_last_error()); /* last checkpoint at step 4 */
     dc_model_free(m);
-    m = dc_model_new(&c, g_be, g_ds.frames.D);
+    m = dc_model_new(&c, dc_bt_be, g_ds.frames.D);
     ck_assert_msg(train(m, b, DC_RUN_RESUME, -1) == DC_OK, "%s", dc_last_error());
     dc_model_free(m);
-    snprintf(pa, sizeof pa, "%s/model.safetensors", a);
-    snprintf(pb, sizeof pb, "%s/model.safetensors", b);
-    assert_same_files(pa, pb);
-    snprintf(pa, sizeof pa, "%s/state.safetensors", a);
-    snprintf(pb, sizeof pb, "%s/state.safetensors", b);
-    assert_same_files(pa, pb);
+    dc_rt_assert_same_run(a, b); /* metrics.jsonl too */
     dc_test_rmtree(dir);
     free(dir);
     dc_dataset_close(&g_ds);
@@ -476,8 +424,8 @@ START_TEST(test_checkpoint_and_embed) {
     small_dataset();
     for (int pr = 0; pr < 2; pr++) {
         dc_model_config cfg = dc_model_config_defaults("cost", "synthetic", pr ? "corrected" : "authors");
-        dc_model *m = dc_model_new(&cfg, g_be, g_ds.frames.D);
-        char *dir = dc_test_tmpdir(), run[4200], path[4300], xin[4300], zout[4300], args[16384], out[8192];
+        dc_model *m = dc_model_new(&cfg, dc_bt_be, g_ds.frames.D);
+        char *dir = dc_test_tmpdir(), run[4200], path[4300];
         snprintf(run, sizeof run, "%s/run", dir);
         ck_assert_msg(train(m, run, DC_RUN_NEW, -1) == DC_OK, "%s", dc_last_error());
         snprintf(path, sizeof path, "%s/model.safetensors", run);
@@ -505,24 +453,7 @@ START_TEST(test_checkpoint_and_embed) {
         }
         if (!pr) ck_assert(!dc_st_find(f, "cost.key.conv1.weight"));
         dc_st_close(f);
-        int64_t N = 3, T = g_ds.seqs.T, D = g_ds.frames.D, idx[3] = {0, 7, 16};
-        float *X = malloc((size_t)(N * T * D) * sizeof *X), *Z = malloc((size_t)(N * T * 32) * sizeof *Z);
-        ck_assert(X && Z && dc_sequences_gather(&g_ds.frames, &g_ds.seqs, idx, N, X) == DC_OK);
-        ck_assert(dc_encoder_embed(m->enc, X, N, T, Z, 2) == DC_OK);
-        snprintf(xin, sizeof xin, "%s/x.npy", dir);
-        snprintf(zout, sizeof zout, "%s/z.npy", dir);
-        ck_assert(dc_npy_write(xin, DC_NPY_F32, 3, (int64_t[]){N, T, D}, X) == DC_OK);
-        snprintf(args, sizeof args, "embed --checkpoint '%s' --input '%s' --out '%s'", path, xin, zout);
-        ck_assert_msg(dc_test_run_cli(args, out, sizeof out) == 0, "%s", out);
-        dc_npy z;
-        ck_assert_msg(dc_npy_open(zout, &z) == DC_OK, "%s", dc_last_error());
-        const float *zc = z.data;
-        double err = 0;
-        for (int64_t i = 0; i < N * T * 32; i++) err = fmax(err, fabs((double)zc[i] - Z[i]));
-        ck_assert_msg(err < 1e-5, "dynacl embed differs from the encoder by %g", err);
-        dc_npy_close(&z);
-        free(X);
-        free(Z);
+        dc_bt_embed_matches(m, &g_ds, path, dir);
         dc_model_free(m);
         dc_test_rmtree(dir);
         free(dir);
@@ -534,7 +465,7 @@ END_TEST
 int main(void) {
     Suite *s = suite_create("cost");
     TCase *tb = tcase_create("blocks");
-    tcase_add_checked_fixture(tb, setup, teardown);
+    tcase_add_checked_fixture(tb, dc_bt_setup, dc_bt_teardown);
     tcase_set_timeout(tb, 60);
     tcase_add_test(tb, test_trend_by_hand);
     tcase_add_test(tb, test_trend_reference);
@@ -544,7 +475,7 @@ int main(void) {
     tcase_add_test(tb, test_fd_gradients);
     suite_add_tcase(s, tb);
     TCase *tm = tcase_create("method");
-    tcase_add_checked_fixture(tm, setup, teardown);
+    tcase_add_checked_fixture(tm, dc_bt_setup, dc_bt_teardown);
     tcase_set_timeout(tm, 600); /* about 10 s on 2 idle cores; generous for loaded machines */
     tcase_add_test(tm, test_momentum_queue_eval);
     tcase_add_test(tm, test_defaults_and_checks);

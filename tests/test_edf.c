@@ -1,8 +1,10 @@
 /* test_edf.c: EDF/EDF+ reader on the genuine Sleep-EDF hypnogram and EDFlib generator
  * files, on PSG-shaped files written here (SleepEEG builder checked value by value), and on
- * broken copies. Expected values come from shared/data/README.md, the EDFlib generator's
- * documented waveforms, a one-off inspection of the TAL bytes (noted where used), or hand
- * computation, never from the reader's own output.
+ * broken copies. Expected values come from the header bytes as found (e.g. the hypnogram's
+ * "EDF+C", 1 record of duration 0), from the stage annotations counted once from the
+ * hypnogram's TAL bytes by an independent parser (a throw-away script), from the EDFlib
+ * generator's documented waveforms, a one-off inspection of the TAL bytes (noted where
+ * used), or hand computation, never from the reader's own output.
  */
 #include <check.h>
 #include <math.h>
@@ -142,7 +144,7 @@ START_TEST(test_hypnogram_annotations) {
     ck_assert_int_eq(a->n_records, 1);
     ck_assert_double_eq(a->record_onset[0], 0.0); /* timekeeping TAL "+0\x14\x14" */
     ck_assert_int_eq(a->n, 154);
-    /* README counts per text */
+    /* stage annotations per text, counted independently from the TAL bytes */
     const char *texts[] = {"Sleep stage W", "Sleep stage 1", "Sleep stage 2", "Sleep stage 3",
                            "Sleep stage 4", "Sleep stage R", "Sleep stage ?"};
     const int want[] = {12, 24, 40, 48, 23, 6, 1};
@@ -153,12 +155,12 @@ START_TEST(test_hypnogram_annotations) {
         for (int q = 0; q < 7; q++)
             if (!strcmp(a->ann[k].text, texts[q])) got[q]++, hit = 1;
         other += !hit;
-        /* README: durations are multiples of 30 s; the annotations cover 0..86400 s */
+        /* as counted there: durations are multiples of 30 s; the annotations cover 0..86400 s */
         tiled &= a->ann[k].onset == pos;
         mult30 &= fmod(a->ann[k].duration, 30.0) == 0 && a->ann[k].duration > 0;
         pos = a->ann[k].onset + a->ann[k].duration;
     }
-    for (int q = 0; q < 7; q++) ck_assert_msg(got[q] == want[q], "%s: %d, README %d", texts[q], got[q], want[q]);
+    for (int q = 0; q < 7; q++) ck_assert_msg(got[q] == want[q], "%s: %d, counted %d", texts[q], got[q], want[q]);
     ck_assert_int_eq(other, 0);
     ck_assert_int_eq(tiled, 1);
     ck_assert_int_eq(mult30, 1);
@@ -227,6 +229,18 @@ START_TEST(test_stage_codes) {
     ck_assert_int_eq(dc_sleep_stage_code("Sleep stage WW"), DC_SLEEP_NOT_STAGE);
     ck_assert_int_eq(dc_sleep_stage_code("Lights off"), DC_SLEEP_NOT_STAGE);
     ck_assert_int_eq(dc_sleep_stage_code(NULL), DC_SLEEP_NOT_STAGE);
+    /* a hypnogram may span 100,000 epochs (~35 days), no more: one annotation's onset must
+     * not make the reader allocate and fill a per-epoch array of any size it names */
+    dc_edf_annot an = {0, 30.0 * 100000, "Sleep stage W", 0};
+    dc_edf_annots a = {.n = 1, .ann = &an};
+    int32_t *st = NULL;
+    int64_t n = 0;
+    ck_assert_int_eq(dc_sleep_hypnogram_epochs(&a, &st, &n), DC_OK);
+    ck_assert(n == 100000 && st[0] == DC_SLEEP_W && st[99999] == DC_SLEEP_W);
+    free(st);
+    an.onset = 30;
+    ck_assert_int_eq(dc_sleep_hypnogram_epochs(&a, &st, &n), DC_ERR_FORMAT);
+    ck_assert_msg(strstr(dc_last_error(), "ends beyond 100000 epochs"), "%s", dc_last_error());
 }
 END_TEST
 
@@ -250,7 +264,7 @@ START_TEST(test_generator_header) {
     ck_assert_str_eq(e->reserved, "EDF+C");
     ck_assert_uint_eq(e->size, 2711728);
     /* Note: this (older) generator build writes all 11 signals at 200 Hz, unlike the
-     * README's "200, 256 and 217 Hz" of later EDFlib versions. */
+     * "200, 256 and 217 Hz" that later EDFlib versions document. */
     for (int i = 0; i < 12; i++) {
         ck_assert_str_eq(e->sig[i].label, labels[i]);
         ck_assert_int_eq(dc_edf_find_signal(e, labels[i]), i);
@@ -690,25 +704,32 @@ END_TEST
 
 static Suite *edf_suite(void) {
     Suite *s = suite_create("edf");
-    TCase *tc = tcase_create("genuine");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_hypnogram_header);
-    tcase_add_test(tc, test_hypnogram_annotations);
-    tcase_add_test(tc, test_hypnogram_epochs);
-    tcase_add_test(tc, test_generator_header);
-    tcase_add_test(tc, test_generator_waveforms);
-    tcase_add_test(tc, test_generator_annotations);
-    tcase_add_test(tc, test_subsecond);
-    suite_add_tcase(s, tc);
+    if (dc_test_have_data("sleepedf", "the Sleep-EDF hypnogram cases and its broken copies")) {
+        TCase *tc = tcase_create("hypnogram");
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_hypnogram_header);
+        tcase_add_test(tc, test_hypnogram_annotations);
+        tcase_add_test(tc, test_hypnogram_epochs);
+        tcase_add_test(tc, test_bad_files);
+        tcase_add_test(tc, test_bad_file_on_disk);
+        suite_add_tcase(s, tc);
+    }
+    if (dc_test_have_data("edf", "the EDFlib generator file cases")) {
+        TCase *tc = tcase_create("generator");
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_generator_header);
+        tcase_add_test(tc, test_generator_waveforms);
+        tcase_add_test(tc, test_generator_annotations);
+        tcase_add_test(tc, test_subsecond);
+        suite_add_tcase(s, tc);
+    }
     TCase *tc2 = tcase_create("synthetic");
     tcase_set_timeout(tc2, 60);
     tcase_add_test(tc2, test_stage_codes);
     tcase_add_test(tc2, test_sleepeeg_builder);
     tcase_add_test(tc2, test_tal_forms);
-    tcase_add_test(tc2, test_bad_files);
-    tcase_add_test(tc2, test_bad_file_on_disk);
     suite_add_tcase(s, tc2);
     return s;
 }
 
-int main(void) { return dc_test_run_suite(edf_suite()) ? 1 : 0; }
+int main(void) { return dc_test_exit(dc_test_run_suite(edf_suite())); }

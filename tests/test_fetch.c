@@ -3,7 +3,7 @@
  * manifest and the mirror's SHA256SUMS.txt, resuming a truncated .part file, recovering
  * from a corrupt one, checksum mismatches, missing files, HARTH's zip (deflated members,
  * __MACOSX skipped) and broken archives (CRC, unsafe names). A dynacl built without libcurl
- * and zlib (DC_HAVE_DOWNLOAD 0) must say so; the download tests are then skipped (exit 77).
+ * and libarchive (DC_HAVE_DOWNLOAD 0) must say so; the download tests are then skipped (exit 77).
  */
 #include <check.h>
 #include <stdint.h>
@@ -238,8 +238,9 @@ static uint32_t crc32_of(const uint8_t *p, size_t n) {
 static void le16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
 static void le32(uint8_t *p, uint32_t v) { le16(p, v & 0xFFFF), le16(p + 2, v >> 16); }
 
-/* A one-member stored zip; crc_delta != 0 corrupts the recorded CRC. */
-static size_t stored_zip(uint8_t *z, const char *name, const char *data, uint32_t crc_delta) {
+/* A one-member stored zip; crc_delta != 0 corrupts the recorded CRC; unix_mode != 0 marks the
+ * member as made on Unix with that st_mode (e.g. 0120777, a symbolic link). */
+static size_t stored_zip(uint8_t *z, const char *name, const char *data, uint32_t crc_delta, uint32_t unix_mode) {
     size_t nl = strlen(name), dl = strlen(data), p = 0;
     uint32_t crc = crc32_of((const uint8_t *)data, dl) + crc_delta;
     memset(z, 0, 30 + nl + dl + 46 + nl + 22);
@@ -251,6 +252,7 @@ static size_t stored_zip(uint8_t *z, const char *name, const char *data, uint32_
     uint8_t *c = z + p;
     le32(c, 0x02014b50), le16(c + 4, 20), le16(c + 6, 10), le32(c + 16, crc), le32(c + 20, (uint32_t)dl);
     le32(c + 24, (uint32_t)dl), le16(c + 28, (uint32_t)nl), le32(c + 42, 0);
+    if (unix_mode) le16(c + 4, 0x0314), le32(c + 38, unix_mode << 16);
     memcpy(c + 46, name, nl);
     uint8_t *e = c + 46 + nl;
     le32(e, 0x06054b50), le16(e + 8, 1), le16(e + 10, 1), le32(e + 12, (uint32_t)(46 + nl)), le32(e + 16, (uint32_t)p);
@@ -284,26 +286,42 @@ START_TEST(test_fetch_harth_zip) {
     ck_assert_msg(strstr(g_out, "harth.zip: present (no checksum in manifest, not verified)"), "%s", g_out);
     /* stored members: a good one, a bad CRC, an unsafe name */
     uint8_t z[1024];
-    size_t zl = stored_zip(z, "harth/S007.csv", k_csv, 0);
+    size_t zl = stored_zip(z, "harth/S007.csv", k_csv, 0, 0);
     snprintf(p, sizeof p, "%s/harth.zip", m);
     write_bytes(p, z, zl);
     snprintf(args, sizeof args, "fetch-data harth --out '%s/o2' --mirror 'file://%s' --quiet", dir, m);
     ck_assert_msg(run_cli(args) == 0, "%s", g_out);
     snprintf(p, sizeof p, "%s/o2/harth/S007.csv", dir);
     ck_assert(exists(p));
-    zl = stored_zip(z, "harth/S007.csv", k_csv, 1);
+    zl = stored_zip(z, "harth/S007.csv", k_csv, 1, 0);
     snprintf(p, sizeof p, "%s/harth.zip", m);
     write_bytes(p, z, zl);
     snprintf(args, sizeof args, "fetch-data harth --out '%s/o3' --mirror 'file://%s' --quiet", dir, m);
     ck_assert_int_eq(run_cli(args), 1);
-    ck_assert_msg(strstr(g_out, "CRC-32 mismatch in 'harth/S007.csv'"), "%s", g_out);
-    zl = stored_zip(z, "harth/../../evil.csv", k_csv, 0);
+    ck_assert_msg(strstr(g_out, "data of 'harth/S007.csv'") && strstr(g_out, "bad CRC"), "%s", g_out);
+    snprintf(p, sizeof p, "%s/o3/harth/S007.csv", dir);
+    ck_assert(!exists(p));
+    snprintf(p, sizeof p, "%s/harth.zip", m);
+    zl = stored_zip(z, "harth/../../evil.csv", k_csv, 0, 0);
     write_bytes(p, z, zl);
     snprintf(args, sizeof args, "fetch-data harth --out '%s/o4' --mirror 'file://%s' --quiet", dir, m);
     ck_assert_int_eq(run_cli(args), 1);
     ck_assert_msg(strstr(g_out, "unsafe member name"), "%s", g_out);
     snprintf(p, sizeof p, "%s/evil.csv", dir);
     ck_assert(!exists(p));
+    /* a "." component and a symbolic link member are refused too */
+    snprintf(args, sizeof args, "fetch-data harth --out '%s/o6' --mirror 'file://%s' --quiet", dir, m);
+    snprintf(p, sizeof p, "%s/harth.zip", m);
+    write_bytes(p, z, stored_zip(z, "harth/./S007.csv", k_csv, 0, 0));
+    ck_assert_int_eq(run_cli(args), 1);
+    ck_assert_msg(strstr(g_out, "unsafe member name 'harth/./S007.csv'"), "%s", g_out);
+    write_bytes(p, z, stored_zip(z, "harth/link.csv", "/etc/passwd", 0, 0120777));
+    snprintf(args, sizeof args, "fetch-data harth --out '%s/o7' --mirror 'file://%s' --quiet", dir, m);
+    ck_assert_int_eq(run_cli(args), 1);
+    ck_assert_msg(strstr(g_out, "'harth/link.csv' is not a regular file"), "%s", g_out);
+    snprintf(p, sizeof p, "%s/o7/harth/link.csv", dir);
+    ck_assert(!exists(p));
+    snprintf(p, sizeof p, "%s/evil.csv", dir);
     write_bytes(p, "not a zip", 9);
     snprintf(p, sizeof p, "%s/harth.zip", m);
     write_bytes(p, "not a zip at all, no directory", 30);
@@ -347,16 +365,21 @@ int main(void) {
     tcase_add_test(tu, test_fetch_unsupported);
     suite_add_tcase(su, tu);
     if (dc_test_run_suite(su)) return 1;
-    printf("test_fetch: download tests skipped: dynacl was built without download support (libcurl, zlib)\n");
+    printf("test_fetch: download tests skipped: dynacl was built without download support (libcurl, libarchive)\n");
     return 77;
 #endif
     Suite *s = suite_create("fetch");
     TCase *tc = tcase_create("fetch");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_fetch_verified_and_present);
-    tcase_add_test(tc, test_fetch_resume_and_mismatch);
     tcase_add_test(tc, test_fetch_harth_zip);
     tcase_add_test(tc, test_fetch_usage);
     suite_add_tcase(s, tc);
-    return dc_test_run_suite(s) ? 1 : 0;
+    if (dc_test_have_data("mitdb", "the downloads from a mirror of the genuine MIT-BIH files")) {
+        TCase *td = tcase_create("mirror");
+        tcase_set_timeout(td, 120);
+        tcase_add_test(td, test_fetch_verified_and_present);
+        tcase_add_test(td, test_fetch_resume_and_mismatch);
+        suite_add_tcase(s, td);
+    }
+    return dc_test_exit(dc_test_run_suite(s));
 }

@@ -1,5 +1,8 @@
 /* test_grad_fd.c: float64 finite-difference gradient check of every differentiable op in
- * the shared case table (tests/support/op_cases.c), on both CPU backends.
+ * the conformance suite's case table (tools/conformance/conf_cases.c), on both CPU
+ * backends: the cases of at most 1,024 input elements (each checked element costs two
+ * full evaluations; the larger cases are compared with the float64 reference by
+ * `dynacl conformance` instead).
  *
  * Loss L = sum_i w_i y_i with fixed random w (a plain sum hides transposed-index bugs).
  * Central differences, h = 1e-6 max(1, |x|); pass when |g_ad - g_fd| <= 1e-7 + 1e-5 |g_fd|.
@@ -14,13 +17,13 @@
 #include <string.h>
 
 #include "dc_test.h"
-#include "op_cases.h"
+#include "conformance.h"
 
 static const char *const k_backends[] = {"cpu-ref", "cpu"};
 static const char *g_only = NULL;
 
 /* L(inputs) in double, with grad disabled, in a scratch context. */
-static double eval_loss(dc_ctx *work, const op_case *c, dc_tensor **in, dc_tensor *w) {
+static double eval_loss(dc_ctx *work, const conf_case *c, dc_tensor **in, dc_tensor *w) {
     dc_ctx_reset(work);
     int was = dc_ctx_set_grad_enabled(work, 0);
     dc_tensor *y = c->build(work, in, c);
@@ -30,12 +33,12 @@ static double eval_loss(dc_ctx *work, const op_case *c, dc_tensor **in, dc_tenso
     return v;
 }
 
-static void check_case(const op_case *c, const char *backend) {
+static void check_case(const conf_case *c, const char *backend) {
     dc_backend *be = dc_backend_new(backend);
     ck_assert_msg(be, "%s", dc_last_error());
     dc_ctx *data = dc_ctx_new(be), *work = dc_ctx_new(be);
-    dc_tensor *in[OPC_MAX_IN] = {0};
-    ck_assert_msg(opc_upload_inputs(data, c, DC_F64, 1, in), "%s: inputs: %s", c->name, dc_last_error());
+    dc_tensor *in[CONF_MAX_IN] = {0};
+    ck_assert_msg(conf_upload_inputs(data, c, DC_F64, 1, 0, in), "%s: inputs: %s", c->name, dc_last_error());
     for (int i = 0; i < c->n_in; i++)
         if (c->grad_mask & (1u << i)) dc_tensor_set_requires_grad(in[i], 1);
 
@@ -53,7 +56,7 @@ static void check_case(const op_case *c, const char *backend) {
 
     for (int i = 0; i < c->n_in; i++) {
         if (!(c->grad_mask & (1u << i))) continue;
-        int64_t n = opc_numel(c, i);
+        int64_t n = conf_numel(c, i);
         ck_assert_msg(in[i]->grad, "%s on %s: input %d has no gradient", c->name, backend, i);
         double *g = malloc((size_t)n * sizeof *g), *x = malloc((size_t)n * sizeof *x);
         ck_assert(dc_tensor_download(in[i]->grad, g, (size_t)n * 8) == DC_OK);
@@ -86,19 +89,26 @@ static void check_case(const op_case *c, const char *backend) {
     dc_backend_free(be);
 }
 
+/* small enough for finite differences */
+static int fd_case(const conf_case *c) {
+    int64_t n = 0;
+    for (int i = 0; i < c->n_in; i++) n += conf_numel(c, i);
+    return c->grad_mask && c->size != CONF_TRAIN && n <= 1024;
+}
+
 static int n_selected;
 static int selected[256];
 
 START_TEST(test_fd) {
-    const op_case *c = &dc_op_cases[selected[_i / 2]];
+    const conf_case *c = &conf_cases[selected[_i / 2]];
     check_case(c, k_backends[_i % 2]);
 }
 END_TEST
 
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "--list")) {
-        for (int i = 0; i < dc_n_op_cases; i++)
-            if (dc_op_cases[i].grad_mask) printf("%s\n", dc_op_cases[i].name);
+        for (int i = 0; i < conf_n_cases; i++)
+            if (fd_case(&conf_cases[i])) printf("%s\n", conf_cases[i].name);
         return 0;
     }
     /* every differentiable op must have a case with a gradient */
@@ -106,18 +116,18 @@ int main(int argc, char **argv) {
     for (int op = 0; op < DC_OP_COUNT; op++) {
         if (!dc_op_differentiable((dc_op)op)) continue;
         int found = 0;
-        for (int i = 0; i < dc_n_op_cases; i++) found |= (int)dc_op_cases[i].op == op && dc_op_cases[i].grad_mask;
+        for (int i = 0; i < conf_n_cases; i++) found |= (int)conf_cases[i].op == op && fd_case(&conf_cases[i]);
         if (!found) {
-            fprintf(stderr, "test_grad_fd: differentiable op '%s' has no gradient case in op_cases.c\n",
+            fprintf(stderr, "test_grad_fd: differentiable op '%s' has no gradient case in conf_cases.c\n",
                     dc_op_name((dc_op)op));
             missing++;
         }
     }
     if (missing) return 1;
     g_only = argc > 1 ? argv[1] : NULL;
-    for (int i = 0; i < dc_n_op_cases; i++) {
-        if (!dc_op_cases[i].grad_mask) continue;
-        if (g_only && strcmp(g_only, dc_op_cases[i].name)) continue;
+    for (int i = 0; i < conf_n_cases; i++) {
+        if (!fd_case(&conf_cases[i])) continue;
+        if (g_only && strcmp(g_only, conf_cases[i].name)) continue;
         selected[n_selected++] = i;
     }
     if (n_selected == 0) {

@@ -1,5 +1,5 @@
 /* test_harth_csv.c: HARTH CSV reader on CSV text generated here (no genuine HARTH file is
- * available, see shared/data/README.md). Expected floats are C float literals (rounded by
+ * available: each subject's CSV is 10-20 MB). Expected floats are C float literals (rounded by
  * the compiler) or glibc strtof, both independent of the reader's own parser.
  */
 #define _POSIX_C_SOURCE 200809L

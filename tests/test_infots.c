@@ -16,30 +16,8 @@
 #include "infots/dc_infots.h"
 #include "train/dc_train.h"
 
-static dc_backend *g_be;
-static dc_ctx *g_ctx;
-
-static void setup(void) {
-    g_be = dc_backend_new("cpu");
-    g_ctx = dc_ctx_new(g_be);
-}
-
-static void teardown(void) {
-    dc_ctx_free(g_ctx);
-    dc_backend_free(g_be);
-}
-
 /* x (B, T, 1) with x[b, t] = v[b*T + t]. */
-static dc_tensor *seq(int64_t B, int64_t T, const float *v) { return dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){B, T, 1}, v); }
-
-static void expect(dc_tensor *y, const double *want, int64_t n, double tol, const char *what) {
-    ck_assert_msg(y, "%s: %s", what, dc_last_error());
-    ck_assert_int_eq(dc_tensor_numel(y), n);
-    float got[64];
-    ck_assert(n <= 64 && dc_tensor_download(y, got, (size_t)n * sizeof(float)) == DC_OK);
-    for (int64_t i = 0; i < n; i++)
-        ck_assert_msg(fabs(got[i] - want[i]) <= tol, "%s[%lld]: got %.7g, want %.7g", what, (long long)i, got[i], want[i]);
-}
+static dc_tensor *seq(int64_t B, int64_t T, const float *v) { return dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){B, T, 1}, v); }
 
 START_TEST(test_interp_linear) {
     int64_t i0, i1;
@@ -60,29 +38,29 @@ END_TEST
 START_TEST(test_subsequence_cutout) {
     const float v[5] = {1, 2, 3, 4, 5};
     dc_tensor *x = seq(1, 5, v);
-    expect(dc_aug_subsequence(g_ctx, x, 1, 3), (double[]){0, 2, 3, 4, 0}, 5, 0, "subsequence");
-    expect(dc_aug_cutout(g_ctx, x, 1, 2), (double[]){1, 0, 0, 4, 5}, 5, 0, "cutout");
-    expect(dc_aug_cutout(g_ctx, x, 3, 0), (double[]){1, 2, 3, 4, 5}, 5, 0, "cutout of length 0");
+    dc_bt_expect(dc_aug_subsequence(dc_bt_ctx, x, 1, 3), (double[]){0, 2, 3, 4, 0}, 5, 0, "subsequence");
+    dc_bt_expect(dc_aug_cutout(dc_bt_ctx, x, 1, 2), (double[]){1, 0, 0, 4, 5}, 5, 0, "cutout");
+    dc_bt_expect(dc_aug_cutout(dc_bt_ctx, x, 3, 0), (double[]){1, 2, 3, 4, 5}, 5, 0, "cutout of length 0");
     /* same window on every row and feature */
     const float w[12] = {1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6};
-    dc_tensor *x2 = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 3, 2}, w);
-    expect(dc_aug_subsequence(g_ctx, x2, 2, 1), (double[]){0, 0, 0, 0, 3, -3, 0, 0, 0, 0, 6, -6}, 12, 0, "subsequence rows");
-    ck_assert(!dc_aug_subsequence(g_ctx, x, 3, 3));
+    dc_tensor *x2 = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 3, 2}, w);
+    dc_bt_expect(dc_aug_subsequence(dc_bt_ctx, x2, 2, 1), (double[]){0, 0, 0, 0, 3, -3, 0, 0, 0, 0, 6, -6}, 12, 0, "subsequence rows");
+    ck_assert(!dc_aug_subsequence(dc_bt_ctx, x, 3, 3));
     ck_assert_msg(strstr(dc_last_error(), "[3, 6)") && strstr(dc_last_error(), "T = 5"), "%s", dc_last_error());
-    ck_assert(!dc_aug_cutout(g_ctx, x, -1, 2));
+    ck_assert(!dc_aug_cutout(dc_bt_ctx, x, -1, 2));
 }
 END_TEST
 
 START_TEST(test_jitter_scaling) {
     const float v[8] = {1, 2, 3, 4, 5, 6, 7, 8}; /* (2, 2, 2) */
-    dc_tensor *x = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 2, 2}, v);
+    dc_tensor *x = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 2, 2}, v);
     const float nz[8] = {0.5f, -0.5f, 0.25f, 0, 0, 1, -1, 2};
-    dc_tensor *n = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 2, 2}, nz);
-    expect(dc_aug_jitter(g_ctx, x, n), (double[]){1.5, 1.5, 3.25, 4, 5, 7, 6, 10}, 8, 0, "jitter");
+    dc_tensor *n = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 2, 2}, nz);
+    dc_bt_expect(dc_aug_jitter(dc_bt_ctx, x, n), (double[]){1.5, 1.5, 3.25, 4, 5, 7, 6, 10}, 8, 0, "jitter");
     const float f[4] = {2, -1, 0.5f, 3}; /* (B = 2, 1, D = 2): one factor per row and feature, every time step */
-    dc_tensor *fa = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 1, 2}, f);
-    expect(dc_aug_scaling(g_ctx, x, fa), (double[]){2, -2, 6, -4, 2.5, 18, 3.5, 24}, 8, 0, "scaling");
-    ck_assert(!dc_aug_scaling(g_ctx, x, n));
+    dc_tensor *fa = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 1, 2}, f);
+    dc_bt_expect(dc_aug_scaling(dc_bt_ctx, x, fa), (double[]){2, -2, 6, -4, 2.5, 18, 3.5, 24}, 8, 0, "scaling");
+    ck_assert(!dc_aug_scaling(dc_bt_ctx, x, n));
     ck_assert_msg(strstr(dc_last_error(), "(B, 1, D)"), "%s", dc_last_error());
 }
 END_TEST
@@ -104,7 +82,7 @@ START_TEST(test_time_warp) {
     const double u2[4] = {0.2, 0.8, 0.5, 0.5}; /* row 1: equal speeds -> identity */
     double out[10];
     for (int t = 0; t < 5; t++) out[t] = 10 * want[t] + 1, out[5 + t] = 10 * t + 1;
-    expect(dc_aug_time_warp(g_ctx, seq(2, 5, v), u2, 1, 10.0), out, 10, 2e-5, "time warp");
+    dc_bt_expect(dc_aug_time_warp(dc_bt_ctx, seq(2, 5, v), u2, 1, 10.0), out, 10, 2e-5, "time warp");
     /* n = 100 as run: monotone from 0 to T - 1 */
     dc_rng r = dc_rng_init(5);
     double uu[101], p[119];
@@ -122,12 +100,12 @@ START_TEST(test_window_slice) {
     const float v[8] = {0, 10, 20, 30, 0, 10, 20, 30};
     dc_tensor *x = seq(2, 4, v);
     const int64_t st[2] = {1, 2};
-    expect(dc_aug_window_slice(g_ctx, x, st, 0.5), (double[]){10, 12.5, 17.5, 20, 20, 22.5, 27.5, 30}, 8, 1e-5,
+    dc_bt_expect(dc_aug_window_slice(dc_bt_ctx, x, st, 0.5), (double[]){10, 12.5, 17.5, 20, 20, 22.5, 27.5, 30}, 8, 1e-5,
            "window slice");
     const int64_t bad[2] = {1, 3};
-    ck_assert(!dc_aug_window_slice(g_ctx, x, bad, 0.5));
+    ck_assert(!dc_aug_window_slice(dc_bt_ctx, x, bad, 0.5));
     ck_assert_msg(strstr(dc_last_error(), "row 1"), "%s", dc_last_error());
-    expect(dc_aug_window_slice(g_ctx, x, st, 1.0), (double[]){0, 10, 20, 30, 0, 10, 20, 30}, 8, 0, "no slice when ceil >= T");
+    dc_bt_expect(dc_aug_window_slice(dc_bt_ctx, x, st, 1.0), (double[]){0, 10, 20, 30, 0, 10, 20, 30}, 8, 0, "no slice when ceil >= T");
 }
 END_TEST
 
@@ -144,9 +122,9 @@ START_TEST(test_window_warp) {
     const double sc[2] = {2.0, 0.5};
     const double want[12] = {5.0 / 3, 15, 20 + 2.5 * 5 / 6, 27.5 + 2.5 / 6, 35, 40 + 10.0 * 5 / 6,
                              0,       11.25, 15 + 15.0 * 7 / 12, 30 + 10.0 * 5 / 12, 42.5, 50};
-    expect(dc_aug_window_warp(g_ctx, seq(2, 6, v), st, sc, 0.3), want, 12, 2e-5, "window warp");
+    dc_bt_expect(dc_aug_window_warp(dc_bt_ctx, seq(2, 6, v), st, sc, 0.3), want, 12, 2e-5, "window warp");
     const int64_t bad[2] = {5, 1};
-    ck_assert(!dc_aug_window_warp(g_ctx, seq(2, 6, v), bad, sc, 0.3));
+    ck_assert(!dc_aug_window_warp(dc_bt_ctx, seq(2, 6, v), bad, sc, 0.3));
     ck_assert_msg(strstr(dc_last_error(), "[5, 7)"), "%s", dc_last_error());
 }
 END_TEST
@@ -159,19 +137,19 @@ START_TEST(test_gates_and_mix) {
     double u[14];
     for (int i = 0; i < 14; i++) u[i] = 0.5;
     u[7] = 0.0;
-    dc_tensor *wt = dc_tensor_from_host(g_ctx, DC_F32, 2, (int64_t[]){2, 7}, w);
+    dc_tensor *wt = dc_tensor_from_host(dc_bt_ctx, DC_F32, 2, (int64_t[]){2, 7}, w);
     double want[14];
     for (int i = 0; i < 7; i++) want[i] = (i == 1 ? 2.0 : 1.0) / 8.0;
     for (int i = 0; i < 7; i++) want[7 + i] = (i == 0 ? 9999.0 : 1.0) / (9999.0 + 6.0);
-    dc_tensor *para = dc_infots_gates(g_ctx, wt, u);
-    expect(para, want, 14, 1e-6, "gates");
+    dc_tensor *para = dc_infots_gates(dc_bt_ctx, wt, u);
+    dc_bt_expect(para, want, 14, 1e-6, "gates");
     /* the mix of 7 constant tensors c_k = k + 1 is sum_k para0[k] (k + 1) = (1 + 2*2 + 3 + ... + 7) / 8 */
     dc_tensor *augs[DC_AUG_COUNT];
-    for (int k = 0; k < DC_AUG_COUNT; k++) augs[k] = dc_tensor_full(g_ctx, DC_F32, 3, (int64_t[]){2, 3, 2}, k + 1.0);
+    for (int k = 0; k < DC_AUG_COUNT; k++) augs[k] = dc_tensor_full(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 3, 2}, k + 1.0);
     double m = (1 + 4 + 3 + 4 + 5 + 6 + 7) / 8.0, wm[12];
     for (int i = 0; i < 12; i++) wm[i] = m;
-    expect(dc_infots_mix(g_ctx, dc_slice(g_ctx, para, 0, 0, 1), augs), wm, 12, 1e-5, "mix");
-    ck_assert(!dc_infots_mix(g_ctx, para, augs));
+    dc_bt_expect(dc_infots_mix(dc_bt_ctx, dc_slice(dc_bt_ctx, para, 0, 0, 1), augs), wm, 12, 1e-5, "mix");
+    ck_assert(!dc_infots_mix(dc_bt_ctx, para, augs));
     ck_assert_msg(strstr(dc_last_error(), "(1, 7)"), "%s", dc_last_error());
     ck_assert_str_eq(dc_aug_name(DC_AUG_TIME_WARP), "time_warp");
 }
@@ -183,14 +161,14 @@ END_TEST
 START_TEST(test_global_infonce) {
     const float a[8] = {1, -3, 0.5f, 0, -1, 1, 0, 0.25f}; /* (2, 2, 2): max over t = (1, 0), (0, 1) */
     const float b[4] = {1, 0, 0, 1};                       /* (2, 1, 2) */
-    dc_tensor *z1 = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 2, 2}, a);
-    dc_tensor *z2 = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 1, 2}, b);
-    dc_tensor *L = dc_infots_global_infonce(g_ctx, z1, z2, 1.0);
+    dc_tensor *z1 = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 2, 2}, a);
+    dc_tensor *z2 = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 1, 2}, b);
+    dc_tensor *L = dc_infots_global_infonce(dc_bt_ctx, z1, z2, 1.0);
     ck_assert_msg(L, "%s", dc_last_error());
     ck_assert_double_eq_tol(dc_tensor_item(L), log(1 + 2 / exp(1.0)), 1e-6);
-    L = dc_infots_global_infonce(g_ctx, z1, z2, 2.0);
+    L = dc_infots_global_infonce(dc_bt_ctx, z1, z2, 2.0);
     ck_assert_double_eq_tol(dc_tensor_item(L), log(1 + 2 * exp(-0.5)), 1e-6);
-    ck_assert(!dc_infots_global_infonce(g_ctx, z1, z2, 0.0));
+    ck_assert(!dc_infots_global_infonce(dc_bt_ctx, z1, z2, 0.0));
 }
 END_TEST
 
@@ -201,22 +179,22 @@ END_TEST
  * logits: k = 8 gives log 6. */
 START_TEST(test_local_infonce) {
     const float a[16] = {1, 0, 1, 0, 0, 1, 0, 1, /* sequence 1: all equal */ 1, 1, 1, 1, 1, 1, 1, 1};
-    dc_tensor *z = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 4, 2}, a);
+    dc_tensor *z = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 4, 2}, a);
     double want0 = (3 * log(1 + exp(-1.0)) + log(2.0)) / 4;
-    dc_tensor *L = dc_infots_local_infonce(g_ctx, z, 4, 0, 1.0, 0);
+    dc_tensor *L = dc_infots_local_infonce(dc_bt_ctx, z, 4, 0, 1.0, 0);
     ck_assert_msg(L, "%s", dc_last_error());
     ck_assert_double_eq_tol(dc_tensor_item(L), want0, 1e-6); /* authors: sequence 0 only */
-    L = dc_infots_local_infonce(g_ctx, z, 4, 0, 1.0, 1);
+    L = dc_infots_local_infonce(dc_bt_ctx, z, 4, 0, 1.0, 1);
     ck_assert_double_eq_tol(dc_tensor_item(L), (want0 + log(2.0)) / 2, 1e-6);
     /* tau 0.5 doubles the logits */
-    L = dc_infots_local_infonce(g_ctx, z, 4, 0, 0.5, 0);
+    L = dc_infots_local_infonce(dc_bt_ctx, z, 4, 0, 0.5, 0);
     ck_assert_double_eq_tol(dc_tensor_item(L), (3 * log(1 + exp(-2.0)) + log(2.0)) / 4, 1e-6);
     /* k = 8 on T = 19 (cs = 2, start 3): 6 logits per row */
-    dc_tensor *c = dc_tensor_full(g_ctx, DC_F32, 3, (int64_t[]){1, 19, 3}, 0.5);
-    L = dc_infots_local_infonce(g_ctx, c, 8, 3, 1.0, 0);
+    dc_tensor *c = dc_tensor_full(dc_bt_ctx, DC_F32, 3, (int64_t[]){1, 19, 3}, 0.5);
+    L = dc_infots_local_infonce(dc_bt_ctx, c, 8, 3, 1.0, 0);
     ck_assert_double_eq_tol(dc_tensor_item(L), log(6.0), 1e-6);
-    ck_assert(!dc_infots_local_infonce(g_ctx, c, 8, 4, 1.0, 0)); /* 4 + 16 > 19 */
-    ck_assert(!dc_infots_local_infonce(g_ctx, c, 3, 0, 1.0, 0));
+    ck_assert(!dc_infots_local_infonce(dc_bt_ctx, c, 8, 4, 1.0, 0)); /* 4 + 16 > 19 */
+    ck_assert(!dc_infots_local_infonce(dc_bt_ctx, c, 3, 0, 1.0, 0));
     ck_assert_msg(strstr(dc_last_error(), "k >= 4"), "%s", dc_last_error());
 }
 END_TEST
@@ -228,17 +206,17 @@ END_TEST
 START_TEST(test_corrected_objective_by_hand) {
     dc_model_config c = dc_model_config_defaults("infots", "harth", "corrected");
     const float a[8] = {1, -3, 0.5f, 0, -1, 1, 0, 0.25f}, b[4] = {1, 0, 0, 1};
-    dc_tensor *z1 = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 2, 2}, a);
-    dc_tensor *z2 = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 1, 2}, b);
+    dc_tensor *z1 = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 2, 2}, a);
+    dc_tensor *z2 = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 1, 2}, b);
     const float l[16] = {1, 0, 1, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-    dc_tensor *z = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){2, 4, 2}, l);
-    dc_tensor *G = dc_infots_global_infonce(g_ctx, z1, z2, c.infots_tau_global);
-    dc_tensor *L = dc_infots_local_infonce(g_ctx, z, 4, 0, c.infots_tau_local, c.infots_local_all);
+    dc_tensor *z = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 4, 2}, l);
+    dc_tensor *G = dc_infots_global_infonce(dc_bt_ctx, z1, z2, c.opt[DC_INFOTS_TAU_GLOBAL]);
+    dc_tensor *L = dc_infots_local_infonce(dc_bt_ctx, z, 4, 0, c.opt[DC_INFOTS_TAU_LOCAL], c.opt[DC_INFOTS_LOCAL_ALL]);
     ck_assert_msg(G && L, "%s", dc_last_error());
     ck_assert_double_eq_tol(dc_tensor_item(G), log(1 + 2 / exp(1.0)), 1e-6);
     ck_assert_double_eq_tol(dc_tensor_item(L), (3 * log(1 + exp(-1.0)) + log(2.0)) / 4, 1e-6);
-    G = dc_infots_global_infonce(g_ctx, z1, z2, 2.0);
-    L = dc_infots_local_infonce(g_ctx, z, 4, 0, 0.1, 1);
+    G = dc_infots_global_infonce(dc_bt_ctx, z1, z2, 2.0);
+    L = dc_infots_local_infonce(dc_bt_ctx, z, 4, 0, 0.1, 1);
     ck_assert_double_eq_tol(dc_tensor_item(G), log(1 + 2 * exp(-0.5)), 1e-6);
     ck_assert_double_eq_tol(dc_tensor_item(L), ((3 * log(1 + exp(-10.0)) + log(2.0)) / 4 + log(2.0)) / 2, 1e-6);
 }
@@ -291,32 +269,34 @@ START_TEST(test_protocol_defaults_and_checks) {
     dc_model_config c = dc_model_config_defaults("infots", "harth", "corrected");
     /* both protocols keep the code's objective (temperature 1.0, the first sequence); corrected
      * only trains the augmentation weights (docs/METHOD.md §6.2) */
-    ck_assert(a.infots_tau_global == 1.0 && a.infots_tau_local == 1.0 && !a.train_heads && !a.infots_local_all);
-    ck_assert(c.infots_tau_global == 1.0 && c.infots_tau_local == 1.0 && c.train_heads && !c.infots_local_all);
-    ck_assert(c.infots_variety == 0.1);
-    ck_assert(a.infots_aug_p == 0.2 && a.infots_local_k == 8 && a.infots_max_len == 500);
+    ck_assert(a.opt[DC_INFOTS_TAU_GLOBAL] == 1.0 && a.opt[DC_INFOTS_TAU_LOCAL] == 1.0 && !a.train_heads && !a.opt[DC_INFOTS_LOCAL_ALL]);
+    ck_assert(c.opt[DC_INFOTS_TAU_GLOBAL] == 1.0 && c.opt[DC_INFOTS_TAU_LOCAL] == 1.0 && c.train_heads && !c.opt[DC_INFOTS_LOCAL_ALL]);
+    ck_assert(c.opt[DC_INFOTS_VARIETY] == 0.1);
+    ck_assert(a.opt[DC_INFOTS_AUG_P] == 0.2 && a.opt[DC_INFOTS_LOCAL_K] == 8 && a.opt[DC_INFOTS_MAX_LEN] == 500);
     ck_assert(dc_model_config_check(&a) == DC_OK);
     dc_model_config b = a;
-    b.infots_tau_local = 0;
-    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "temperatures"));
+    b.opt[DC_INFOTS_TAU_LOCAL] = 0;
+    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "infots_tau_local must be a number > 0 (got 0)"));
     b = a;
-    b.infots_aug_p = 1.5;
-    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "probability"));
+    b.opt[DC_INFOTS_AUG_P] = 1.5;
+    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "infots_aug_p must be a number in [0, 1] (got 1.5)"));
     b = a;
-    b.infots_local_k = 3;
-    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "k >= 4"));
+    b.opt[DC_INFOTS_LOCAL_K] = 3;
+    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "infots_local_k must be an integer >= 4"));
     b = a;
-    b.infots_max_len = 4;
-    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "maximum training length"));
+    b.opt[DC_INFOTS_MAX_LEN] = 4;
+    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "infots_max_len must be an integer >= 5"));
+    b.opt[DC_INFOTS_MAX_LEN] = 6; /* in its own range, but shorter than the 8 chunks */
+    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "infots_max_len (6) must be >= infots_local_k (8)"));
     b = a;
-    b.infots_variety = -1;
-    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "variety"));
+    b.opt[DC_INFOTS_VARIETY] = -1;
+    ck_assert(dc_model_config_check(&b) == DC_ERR_ARG && strstr(dc_last_error(), "infots_variety must be a number >= 0"));
     /* too-short sequences fail at the loss with the length named */
-    dc_model *m = dc_model_new(&a, g_be, 3);
+    dc_model *m = dc_model_new(&a, dc_bt_be, 3);
     ck_assert_msg(m, "%s", dc_last_error());
-    dc_tensor *x = dc_tensor_zeros(g_ctx, DC_F32, 3, (int64_t[]){2, 6, 3});
+    dc_tensor *x = dc_tensor_zeros(dc_bt_ctx, DC_F32, 3, (int64_t[]){2, 6, 3});
     dc_rng r = dc_rng_init(1);
-    ck_assert(!dc_model_loss(m, g_ctx, x, 1, &r, NULL));
+    ck_assert(!dc_model_loss(m, dc_bt_ctx, x, 1, &r, NULL));
     ck_assert_msg(strstr(dc_last_error(), "T = 6"), "%s", dc_last_error());
     dc_model_free(m);
 }
@@ -327,10 +307,10 @@ END_TEST
 START_TEST(test_augment_all_draws) {
     dc_rng r = dc_rng_init(11), r2 = dc_rng_init(11);
     float *xh = dc_bt_batch(3, 40, 4, 2);
-    dc_tensor *x = dc_tensor_from_host(g_ctx, DC_F32, 3, (int64_t[]){3, 40, 4}, xh);
+    dc_tensor *x = dc_tensor_from_host(dc_bt_ctx, DC_F32, 3, (int64_t[]){3, 40, 4}, xh);
     dc_tensor *a[DC_AUG_COUNT], *b[DC_AUG_COUNT];
-    ck_assert_msg(dc_infots_augment_all(g_ctx, x, &r, a) == DC_OK, "%s", dc_last_error());
-    ck_assert(dc_infots_augment_all(g_ctx, x, &r2, b) == DC_OK);
+    ck_assert_msg(dc_infots_augment_all(dc_bt_ctx, x, &r, a) == DC_OK, "%s", dc_last_error());
+    ck_assert(dc_infots_augment_all(dc_bt_ctx, x, &r2, b) == DC_OK);
     float *ha = malloc(480 * sizeof *ha), *hb = malloc(480 * sizeof *hb);
     for (int k = 0; k < DC_AUG_COUNT; k++) {
         ck_assert(dc_tensor_same_shape(a[k], x));
@@ -339,8 +319,8 @@ START_TEST(test_augment_all_draws) {
         for (int i = 0; i < 480; i++) ck_assert_msg(isfinite(ha[i]) && ha[i] == hb[i], "%s", dc_aug_name(k));
     }
     ck_assert(r.counter == r2.counter);
-    dc_tensor *short_x = dc_tensor_zeros(g_ctx, DC_F32, 3, (int64_t[]){1, 4, 1});
-    ck_assert(dc_infots_augment_all(g_ctx, short_x, &r, a) == DC_ERR_SHAPE);
+    dc_tensor *short_x = dc_tensor_zeros(dc_bt_ctx, DC_F32, 3, (int64_t[]){1, 4, 1});
+    ck_assert(dc_infots_augment_all(dc_bt_ctx, short_x, &r, a) == DC_ERR_SHAPE);
     free(ha);
     free(hb);
     free(xh);
@@ -356,22 +336,22 @@ static void weights_host(dc_model *m, float *w) {
 START_TEST(test_corrected_lowers_loss) {
     enum { B = 8, T = 48, D = 5, STEPS = 30 };
     dc_model_config cfg = dc_model_config_defaults("infots", "synthetic", "corrected");
-    dc_model *m = dc_model_new(&cfg, g_be, D);
+    dc_model *m = dc_model_new(&cfg, dc_bt_be, D);
     ck_assert_msg(m, "%s", dc_last_error());
     dc_adamw_opts ao = dc_adamw_opts_default();
     ao.weight_decay = 0;
     dc_adamw *oe = dc_adamw_new(m->enc->params, ao), *oh = dc_adamw_new(m->heads, ao);
     float *xh = dc_bt_batch(B, T, D, 7), w0[14], w1[14];
-    dc_ctx *data = dc_ctx_new(g_be);
+    dc_ctx *data = dc_ctx_new(dc_bt_be);
     dc_tensor *x = dc_tensor_from_host(data, DC_F32, 3, (int64_t[]){B, T, D}, xh);
     weights_host(m, w0);
     double before = dc_bt_fixed_loss(m, x);
     dc_rng rng = dc_rng_init(99);
     for (int i = 0; i < STEPS; i++) {
-        dc_ctx_reset(g_ctx);
+        dc_ctx_reset(dc_bt_ctx);
         ck_assert(dc_params_zero_grad(m->enc->params) == DC_OK && dc_params_zero_grad(m->heads) == DC_OK);
-        dc_tensor *L = dc_model_loss(m, g_ctx, x, 1, &rng, NULL);
-        ck_assert_msg(L && dc_backward(g_ctx, L) == DC_OK, "step %d: %s", i, dc_last_error());
+        dc_tensor *L = dc_model_loss(m, dc_bt_ctx, x, 1, &rng, NULL);
+        ck_assert_msg(L && dc_backward(dc_bt_ctx, L) == DC_OK, "step %d: %s", i, dc_last_error());
         ck_assert(dc_adamw_step(oe) == DC_OK && dc_adamw_step(oh) == DC_OK);
     }
     double after = dc_bt_fixed_loss(m, x);
@@ -394,7 +374,7 @@ END_TEST
 START_TEST(test_checkpoint_and_frozen_weights) {
     const char *heads[1] = {"aug_weight"};
     dc_model_config a = dc_model_config_defaults("infots", "synthetic", "authors");
-    dc_model *m = dc_model_new(&a, g_be, 24);
+    dc_model *m = dc_model_new(&a, dc_bt_be, 24);
     ck_assert_msg(m, "%s", dc_last_error());
     float w0[14];
     weights_host(m, w0);
@@ -422,7 +402,7 @@ START_TEST(test_authors_weights_untrained_in_trainer) {
     dc_dataset ds;
     ck_assert(dc_dataset_synthetic(&so, &ds) == DC_OK);
     dc_model_config a = dc_model_config_defaults("infots", "synthetic", "authors");
-    dc_model *m = dc_model_new(&a, g_be, ds.frames.D);
+    dc_model *m = dc_model_new(&a, dc_bt_be, ds.frames.D);
     float w0[14], w1[14];
     weights_host(m, w0);
     dc_train_opts o = dc_train_opts_default();
@@ -432,7 +412,7 @@ START_TEST(test_authors_weights_untrained_in_trainer) {
     char *dir = dc_test_tmpdir(), run[4200];
     snprintf(run, sizeof run, "%s/run", dir);
     dc_train_hooks h = {.should_stop = count_steps};
-    ck_assert_msg(dc_train_run(m, &ds, g_be, &o, run, DC_RUN_NEW, "{}", &h) == DC_OK, "%s", dc_last_error());
+    ck_assert_msg(dc_train_run(m, &ds, dc_bt_be, &o, run, DC_RUN_NEW, "{}", &h) == DC_OK, "%s", dc_last_error());
     ck_assert_int_eq(g_steps, 9);
     weights_host(m, w1);
     ck_assert(memcmp(w0, w1, sizeof w0) == 0);
@@ -446,7 +426,7 @@ END_TEST
 int main(void) {
     Suite *s = suite_create("infots");
     TCase *tc = tcase_create("augmentations");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, dc_bt_setup, dc_bt_teardown);
     tcase_add_test(tc, test_interp_linear);
     tcase_add_test(tc, test_subsequence_cutout);
     tcase_add_test(tc, test_jitter_scaling);
@@ -457,7 +437,7 @@ int main(void) {
     tcase_add_test(tc, test_augment_all_draws);
     suite_add_tcase(s, tc);
     TCase *tl = tcase_create("losses");
-    tcase_add_checked_fixture(tl, setup, teardown);
+    tcase_add_checked_fixture(tl, dc_bt_setup, dc_bt_teardown);
     tcase_set_timeout(tl, 60);
     tcase_add_test(tl, test_global_infonce);
     tcase_add_test(tl, test_local_infonce);
@@ -465,7 +445,7 @@ int main(void) {
     tcase_add_test(tl, test_fd_gradients);
     suite_add_tcase(s, tl);
     TCase *tm = tcase_create("method");
-    tcase_add_checked_fixture(tm, setup, teardown);
+    tcase_add_checked_fixture(tm, dc_bt_setup, dc_bt_teardown);
     tcase_set_timeout(tm, 120);
     tcase_add_test(tm, test_protocol_defaults_and_checks);
     tcase_add_test(tm, test_corrected_lowers_loss);

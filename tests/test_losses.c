@@ -268,7 +268,7 @@ START_TEST(test_lambda_forms) {
     dc_ctx *c = dc_ctx_new(be);
     for (int form = 0; form < 2; form++) {
         dc_model_config cfg = dc_model_config_defaults("dynacl-m", "sleepeeg", "authors");
-        cfg.lambda_paper_form = form;
+        cfg.opt[DC_DYNACL_LAMBDA_PAPER] = form;
         dc_model *m = dc_model_new(&cfg, be, 7);
         dc_tensor *x = dc_tensor_new(c, DC_F32, 3, (int64_t[]){2, 6, 7});
         dc_rng r = dc_rng_init(1);

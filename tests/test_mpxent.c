@@ -193,6 +193,23 @@ START_TEST(test_protocol_boundary) {
 }
 END_TEST
 
+/* tau 0.01 on post-ReLU rows (N = 240): a column's positives can dwarf the rest below float
+ * precision, so the fused f32 kernel must sum the columns in double (den = C - l), and its
+ * exps must not overflow (exp(S / tau) would, above S = 0.88). Against cpu-ref in f64. */
+START_TEST(test_tiny_tau_relu_rows) {
+    const int64_t N = 240, F = 32;
+    double *z = malloc((size_t)(N * F) * sizeof *z);
+    dc_rng r = dc_rng_init(77);
+    for (int64_t i = 0; i < N * F; i++) {
+        double u = 2 * dc_rng_uniform(&r) - 1;
+        z[i] = u > 0 ? u : 0;
+    }
+    double ref = mpx_value("cpu-ref", DC_F64, z, N, F, 0, 0, 0.01), got = mpx_value("cpu", DC_F32, z, N, F, 0, 0, 0.01);
+    ck_assert_msg(isfinite(got) && fabs(got - ref) <= 1e-5 * fabs(ref), "cpu f32 %.9g, cpu-ref %.9g", got, ref);
+    free(z);
+}
+END_TEST
+
 START_TEST(test_errors) {
     dc_backend *be = dc_backend_new("cpu");
     dc_ctx *c = dc_ctx_new(be);
@@ -223,6 +240,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_spec_worked_example_f32, 0, 2);
     tcase_add_loop_test(tc, test_composite_agrees, 0, 2);
     tcase_add_loop_test(tc, test_protocol_boundary, 0, 2);
+    tcase_add_test(tc, test_tiny_tau_relu_rows);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
     return dc_test_run_suite(s) ? 1 : 0;

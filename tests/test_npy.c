@@ -2,7 +2,8 @@
  * headers), memory-mapped reading of every supported dtype and shape, header variants other
  * writers produce (format 2.0/3.0, double quotes, key order, Python 2 'L' suffixes), every
  * malformed-header error with its byte offset, and a mutation loop that must never crash.
- * Also the atomic file and folder writes of dc_atomic.h.
+ * Also the atomic file and folder writes of dc_atomic.h, and the removal of the temporaries
+ * a killed writer leaves.
  */
 #include <check.h>
 #include <dirent.h>
@@ -10,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "dc/dc_atomic.h"
 #include "dc/dc_npy.h"
@@ -337,6 +341,79 @@ START_TEST(test_atomic_writes) {
 }
 END_TEST
 
+/* A writer that begins a temporary folder at dir/name and a temporary file at dir/name.bin,
+ * writes into both, says so on the pipe and waits to be killed. */
+static pid_t start_writer(const char *dir, const char *name) {
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        char p[4300], q[8700];
+        snprintf(p, sizeof p, "%s/%s", dir, name);
+        dc_atomic_dir d;
+        if (dc_atomic_dir_begin(&d, p, 0) != DC_OK) _exit(1);
+        snprintf(q, sizeof q, "%s/X.npy", d.tmp);
+        if (dc_atomic_write(q, "partial", 7) != DC_OK) _exit(1);
+        snprintf(p, sizeof p, "%s/%s.bin", dir, name);
+        dc_atomic_file f;
+        if (dc_atomic_file_begin(&f, p) != DC_OK || dc_atomic_file_write(&f, "partial", 7) != DC_OK) _exit(1);
+        if (write(fds[1], "r", 1) != 1) _exit(1);
+        for (;;) pause();
+    }
+    close(fds[1]);
+    char c;
+    ck_assert_int_eq(read(fds[0], &c, 1), 1); /* both temporaries exist */
+    close(fds[0]);
+    return pid;
+}
+
+/* Temporaries left by a killed writer are removed by the next begin on the same name; those
+ * of a live writer, and of other names, are kept. */
+START_TEST(test_atomic_stale_temporaries) {
+    char *dir = dc_test_tmpdir(), p[4300];
+    pid_t dead = start_writer(dir, "out");
+    kill(dead, SIGKILL);
+    waitpid(dead, NULL, 0);
+    pid_t live = start_writer(dir, "live");
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".out.tmp-"), 1);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".out.bin.tmp-"), 1);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".live.tmp-"), 1);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".live.bin.tmp-"), 1);
+    /* a begin on another name leaves them alone */
+    snprintf(p, sizeof p, "%s/other", dir);
+    dc_atomic_dir d;
+    ck_assert_int_eq(dc_atomic_dir_begin(&d, p, 0), DC_OK);
+    dc_atomic_dir_abort(&d);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".out.tmp-"), 1);
+    /* the killed writer's folder goes with the next begin on its name, and its file likewise */
+    snprintf(p, sizeof p, "%s/out", dir);
+    ck_assert_int_eq(dc_atomic_dir_begin(&d, p, 0), DC_OK);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".out.tmp-"), 1); /* only the new one */
+    ck_assert_int_eq(dc_atomic_dir_commit(&d), DC_OK);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".out.tmp-"), 0);
+    snprintf(p, sizeof p, "%s/out.bin", dir);
+    ck_assert_int_eq(dc_atomic_write(p, "whole", 5), DC_OK);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".out.bin.tmp-"), 0);
+    /* the live writer's are kept, also by begins on their own names */
+    snprintf(p, sizeof p, "%s/live", dir);
+    ck_assert_int_eq(dc_atomic_dir_begin(&d, p, 0), DC_OK);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".live.tmp-"), 2);
+    dc_atomic_dir_abort(&d);
+    snprintf(p, sizeof p, "%s/live.bin", dir);
+    ck_assert_int_eq(dc_atomic_write(p, "whole", 5), DC_OK);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".live.tmp-"), 1);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".live.bin.tmp-"), 1);
+    kill(live, SIGKILL);
+    waitpid(live, NULL, 0);
+    ck_assert_int_eq(dc_atomic_write(p, "again", 5), DC_OK);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".live.bin.tmp-"), 0);
+    dc_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("npy");
     TCase *tc = tcase_create("npy");
@@ -348,6 +425,7 @@ int main(void) {
     tcase_add_test(tc, test_misaligned_and_file_errors);
     tcase_add_test(tc, test_mutations_never_crash);
     tcase_add_test(tc, test_atomic_writes);
+    tcase_add_test(tc, test_atomic_stale_temporaries);
     suite_add_tcase(s, tc);
     return dc_test_run_suite(s) ? 1 : 0;
 }

@@ -1,12 +1,14 @@
 /* test_prepare.c: the prepare pipelines end to end. ECG on genuine MIT-BIH records from
- * shared/data (features against a direct DFT of independently z-scored signals, labels
- * against a naive argmax, per-record class totals against the rhythm durations listed in
- * shared/data/README.md, split sizes, meta.json, reopening memory-mapped); HARTH and
+ * the genuine data folder (features against a direct DFT of independently z-scored signals,
+ * labels against a naive argmax, per-record class totals against the rhythm durations
+ * counted once from the genuine .atr files by an independent parser, split sizes, meta.json,
+ * reopening memory-mapped); HARTH and
  * SleepEEG on files written here in the public layouts; the balanced subset; atomic output
  * (failures and cancellation leave nothing); dataset folder validation; the CLI.
  */
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
@@ -200,7 +202,7 @@ START_TEST(test_ecg_mitdb_end_to_end) {
         bad += ds.frames.subject[m] != (int32_t)(m * 180 / r.L);
     }
     ck_assert_int_eq(bad, 0);
-    /* class totals per record against README's rhythm durations (0.5 s per frame):
+    /* class totals per record against the independently counted rhythm durations (0.5 s per frame):
      * 201 AFIB 606 s, NOD 24 s, N+T+SVTA 777+397+2 s; 202 N 1171, AFIB 586, AFL 48;
      * 203 AFIB 1455, AFL 314, VT+T 33+4 */
     static const double secs[3][4] = {{606, 0, 24, 1176}, {586, 48, 0, 1171}, {1455, 314, 0, 37}};
@@ -210,7 +212,7 @@ START_TEST(test_ecg_mitdb_end_to_end) {
     for (int s = 0; s < 3; s++)
         for (int k = 0; k < 4; k++) {
             double got = 0.5 * (double)cnt.subject_frames[s * (DC_MAX_CLASSES + 1) + k];
-            ck_assert_msg(fabs(got - secs[s][k]) <= 3.0, "record %s class %d: %.1f s, README %.0f s", recs[s], k, got,
+            ck_assert_msg(fabs(got - secs[s][k]) <= 3.0, "record %s class %d: %.1f s, counted %.0f s", recs[s], k, got,
                           secs[s][k]);
         }
     dc_dataset_counts_free(&cnt);
@@ -461,8 +463,11 @@ static void put16(uint8_t *p, int v) {
     p[1] = (uint8_t)((v >> 8) & 0xFF);
 }
 
+/* Physical range of the ordinary signals: 1 digital step = 0.5 uV unless a test changes it. */
+static const char *g_phys_min = "-16384", *g_phys_max = "16383.5";
+
 /* EDF with ns signals (label, samples per record) and nrec records; fill(r, s, i) gives
- * sample i of signal s in record r. Physical range chosen so 1 digital step = 0.5 uV. */
+ * sample i of signal s in record r. */
 static void write_edf(const char *path, const char *reserved, const char *dur, int ns, const char *const *labels,
                       const int *spr, int nrec, int (*fill)(int, int, int), const char *tal, size_t tal_len) {
     size_t hb = 256 * (size_t)(ns + 1), rb = 0;
@@ -488,8 +493,8 @@ static void write_edf(const char *path, const char *reserved, const char *dur, i
         put(b, 256 + 16 * i, 16, labels[i]);
         put(b, 256 + 16 * ns + 80 * i, 80, "");
         put(b, 256 + 96 * ns + 8 * i, 8, ann ? "" : "uV");
-        put(b, 256 + 104 * ns + 8 * i, 8, ann ? "-1" : "-16384");
-        put(b, 256 + 112 * ns + 8 * i, 8, ann ? "1" : "16383.5");
+        put(b, 256 + 104 * ns + 8 * i, 8, ann ? "-1" : g_phys_min);
+        put(b, 256 + 112 * ns + 8 * i, 8, ann ? "1" : g_phys_max);
         put(b, 256 + 120 * ns + 8 * i, 8, "-32768");
         put(b, 256 + 128 * ns + 8 * i, 8, "32767");
         put(b, 256 + 136 * ns + 80 * i, 80, "");
@@ -602,6 +607,34 @@ START_TEST(test_sleepeeg_pipeline) {
     o = opts_for(dir);
     ck_assert_int_eq(dc_prepare_sleepeeg(&o, &ds, &extra), DC_ERR_IO);
     ck_assert_msg(strstr(dc_last_error(), "SC4002E0-PSG.edf: no hypnogram"), "%s", dc_last_error());
+    dc_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* An EDF whose physical range (+-1e300) turns samples into values beyond float32: the
+ * pipeline refuses the Inf that results, naming the instance and its subject, unless
+ * allow_nonfinite. */
+START_TEST(test_sleepeeg_overflow_refused) {
+    char *dir = dc_test_tmpdir();
+    g_phys_min = "-1e300", g_phys_max = "1e300";
+    write_pair(dir, "SC4001E0-PSG.edf", "SC4001EC-Hypnogram.edf", 0, 2,
+               TAL("+0\x14\x14\0+0\x15" "60\x14Sleep stage W\x14\0"));
+    g_phys_min = "-16384", g_phys_max = "16383.5";
+    dc_prepare_opts o = opts_for(dir);
+    o.seq_len = 5;
+    dc_dataset ds;
+    char *extra = NULL;
+    ck_assert_int_eq(dc_prepare_sleepeeg(&o, &ds, &extra), DC_ERR_NUMERIC);
+    ck_assert_msg(strstr(dc_last_error(), "prepare sleepeeg: instance 0 (subject 0), feature 0 is ") &&
+                      strstr(dc_last_error(), "--allow-nonfinite"),
+                  "%s", dc_last_error());
+    ck_assert_ptr_null(extra);
+    o.allow_nonfinite = 1;
+    ck_assert_msg(dc_prepare_sleepeeg(&o, &ds, &extra) == DC_OK, "%s", dc_last_error());
+    ck_assert(!isfinite(ds.frames.X[0]));
+    free(extra);
+    dc_dataset_close(&ds);
     dc_test_rmtree(dir);
     free(dir);
 }
@@ -735,15 +768,15 @@ START_TEST(test_atomic_output_and_validation) {
     ck_assert_int_eq(dc_dataset_open(dir, &mp), DC_ERR_IO);
     dc_dataset_close(&ds);
     /* a cancelled prepare fails with "interrupted" and writes nothing */
-    static const char *const recs[1] = {"100"};
-    char raw[4300];
+    char raw[4300], csv[4400];
     snprintf(raw, sizeof raw, "%s/raw", dir);
     mkdir(raw, 0777);
-    link_records(raw, recs, 1);
+    snprintf(csv, sizeof csv, "%s/S006.csv", raw);
+    write_harth(csv, 0, 2000);
     dc_prepare_opts o = opts_for(raw);
     o.progress = cancel_at_stft;
     char *extra = NULL;
-    ck_assert_int_eq(dc_prepare_ecg(&o, &ds, &extra), DC_ERR_STATE);
+    ck_assert_int_eq(dc_prepare_harth(&o, &ds, &extra), DC_ERR_STATE);
     ck_assert_msg(strstr(dc_last_error(), "interrupted"), "%s", dc_last_error());
     ck_assert_ptr_null(extra);
     dc_test_rmtree(dir);
@@ -768,11 +801,21 @@ START_TEST(test_cli_prepare) {
     ck_assert_msg(strstr(buf, "--force"), "%s", buf);
     strcat(args, " --force --quiet");
     ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 0);
+    dc_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_cli_prepare_usage) {
+    static char buf[1 << 16];
+    char *dir = dc_test_tmpdir(), args[8192], raw[4300];
+    snprintf(raw, sizeof raw, "%s/raw", dir);
+    mkdir(raw, 0777);
     /* a failure leaves no folder and no temporary */
     snprintf(args, sizeof args, "prepare harth --input '%s' --out '%s/harth'", raw, dir);
     ck_assert_int_eq(dc_test_run_cli(args, buf, sizeof buf), 1);
     ck_assert_msg(strstr(buf, "no HARTH .csv files"), "%s", buf);
-    ck_assert_int_eq(count_entries(dir), 2);
+    ck_assert_int_eq(count_entries(dir), 1);
     ck_assert_int_eq(dc_test_run_cli("prepare --input x --out y", buf, sizeof buf), 2);
     ck_assert_int_eq(dc_test_run_cli("prepare nope --input x --out y", buf, sizeof buf), 2);
     ck_assert_int_eq(dc_test_run_cli("prepare ecg --input x", buf, sizeof buf), 2);
@@ -784,17 +827,75 @@ START_TEST(test_cli_prepare) {
 }
 END_TEST
 
+/* `dynacl prepare` killed with SIGKILL while it writes leaves its hidden temporary folder (a
+ * partial X.npy); the next prepare into the same output removes it. The kill comes as soon as
+ * the temporary folder appears; if the writer wins the race (renamed already), try again. */
+START_TEST(test_cli_prepare_killed) {
+    static char buf[1 << 16];
+    const char *bin = getenv("DC_DYNACL_BIN");
+    ck_assert_msg(bin && *bin, "DC_DYNACL_BIN is not set (run through ctest)");
+    char *dir = dc_test_tmpdir(), raw[4300], csv[4400], out[4300], args[9000];
+    snprintf(raw, sizeof raw, "%s/raw", dir);
+    mkdir(raw, 0777);
+    snprintf(csv, sizeof csv, "%s/S006.csv", raw);
+    write_harth(csv, 0, 200000);
+    snprintf(out, sizeof out, "%s/ds", dir);
+    int caught = 0;
+    for (int attempt = 0; attempt < 5 && !caught; attempt++) {
+        dc_test_rmtree(out);
+        pid_t pid = fork();
+        ck_assert(pid >= 0);
+        if (pid == 0) {
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, 1), dup2(null, 2);
+            execl(bin, bin, "prepare", "harth", "--input", raw, "--out", out, "--quiet", (char *)NULL);
+            _exit(127);
+        }
+        int seen = 0, st = 0;
+        while (!seen && waitpid(pid, &st, WNOHANG) == 0) seen = dc_test_count_prefixed(dir, ".ds.tmp-") > 0;
+        if (seen) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+        }
+        caught = WIFSIGNALED(st) && dc_test_count_prefixed(dir, ".ds.tmp-") == 1;
+    }
+    ck_assert_msg(caught, "prepare was never caught writing");
+    char tmp[4300];
+    DIR *d = opendir(dir);
+    for (struct dirent *e; (e = readdir(d));)
+        if (!strncmp(e->d_name, ".ds.tmp-", 8)) snprintf(tmp, sizeof tmp, "%s/%s", dir, e->d_name);
+    closedir(d);
+    ck_assert(exists(tmp)); /* the killed writer's partial output */
+    snprintf(args, sizeof args, "prepare harth --input '%s' --out '%s' --quiet --force", raw, out);
+    ck_assert_msg(dc_test_run_cli(args, buf, sizeof buf) == 0, "%s", buf);
+    ck_assert_msg(!exists(tmp), "%s: left by the killed prepare, still there", tmp);
+    ck_assert_int_eq(dc_test_count_prefixed(dir, ".ds."), 0);
+    snprintf(csv, sizeof csv, "%s/meta.json", out);
+    ck_assert(exists(csv));
+    dc_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("prepare");
+    if (dc_test_have_data("mitdb", "the ECG pipeline on genuine MIT-BIH records")) {
+        TCase *te = tcase_create("ecg");
+        tcase_set_timeout(te, 120);
+        tcase_add_test(te, test_ecg_mitdb_end_to_end);
+        tcase_add_test(te, test_ecg_seq119_single_record);
+        tcase_add_test(te, test_cli_prepare);
+        suite_add_tcase(s, te);
+    }
     TCase *tc = tcase_create("prepare");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_ecg_mitdb_end_to_end);
-    tcase_add_test(tc, test_ecg_seq119_single_record);
     tcase_add_test(tc, test_harth_pipeline);
     tcase_add_test(tc, test_sleepeeg_pipeline);
+    tcase_add_test(tc, test_sleepeeg_overflow_refused);
     tcase_add_test(tc, test_balanced_subset);
     tcase_add_test(tc, test_atomic_output_and_validation);
-    tcase_add_test(tc, test_cli_prepare);
+    tcase_add_test(tc, test_cli_prepare_usage);
+    tcase_add_test(tc, test_cli_prepare_killed);
     suite_add_tcase(s, tc);
-    return dc_test_run_suite(s) ? 1 : 0;
+    return dc_test_exit(dc_test_run_suite(s));
 }

@@ -109,7 +109,8 @@ grep -q "pretrain: resumed from checkpoints/$(cat "$C/checkpoints/latest")" "$T/
 grep -q "^+ dynacl embed" "$T/step.log" || fail "the resumed run's new model was not embedded again"
 find "$C" -mindepth 1 ! -name config.json ! -name .task.lock -exec rm -rf {} +   # stopped before a checkpoint
 step || { cat "$T/step.log"; fail "restart"; }
-grep -q "pretrain: started" "$T/step.log" && grep -q -- "--out $C --force$" "$T/step.log" && [ -f "$C/state.safetensors" ] \
+grep -q "pretrain: started again, no checkpoint yet" "$T/step.log" && grep -q "^+ dynacl pretrain --resume $C$" "$T/step.log" \
+    && [ -f "$C/state.safetensors" ] \
     || { cat "$T/step.log"; fail "not started again"; }
 step && grep -q "pretrain: complete, skipped" "$T/step.log" && [ "$(grep -c '^+ dynacl' "$T/step.log")" = 0 ] \
     || { cat "$T/step.log"; fail "a complete task ran something"; }

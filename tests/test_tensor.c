@@ -1,6 +1,7 @@
 /* test_tensor.c: tensors, views, contexts (pooling), the tape, gradient accumulation,
- * parameter groups and poison mode. Tests that touch kernels loop over "cpu" and "cpu-ref"
- * (loop index = backend).
+ * parameter groups, poison mode and its guard regions (with a "leaky" backend whose kernels
+ * write out of bounds). Tests that touch kernels loop over "cpu" and "cpu-ref" (loop
+ * index = backend).
  */
 #include "dc_test.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
+#include "dc/dc_backend_impl.h" /* the leaky test backend */
 
 #define SH(...) ((const int64_t[]){__VA_ARGS__})
 
@@ -431,6 +433,94 @@ START_TEST(test_poison) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------- guards */
+
+/* A backend that is cpu-ref whose FILL and ADD, when the op is g_leak_op, also write one
+ * element out of bounds: `g_leak` elements past the end (> 0) or before the start (< 0)
+ * of output 0. */
+const dc_backend_vtbl *dc_backend_cpu_ref_vtbl(void);
+static int64_t g_leak;
+static dc_op g_leak_op;
+static dc_kernel_fn g_ref_fill, g_ref_add;
+
+static void leak(const dc_kernel_args *a) {
+    float *p = dc_tensor_host_ptr(a->out[0]);
+    int64_t n = dc_tensor_numel(a->out[0]);
+    if (a->op != g_leak_op) return;
+    if (g_leak > 0) p[n + g_leak - 1] = 1.0f;
+    if (g_leak < 0) p[g_leak] = 1.0f;
+}
+static dc_status leaky_fill(dc_backend *be, const dc_kernel_args *a) {
+    dc_status st = g_ref_fill(be, a);
+    leak(a);
+    return st;
+}
+static dc_status leaky_add(dc_backend *be, const dc_kernel_args *a) {
+    dc_status st = g_ref_add(be, a);
+    leak(a);
+    return st;
+}
+
+START_TEST(test_guards) {
+    static dc_backend_vtbl vt;
+    vt = *dc_backend_cpu_ref_vtbl();
+    g_ref_fill = vt.kernels[DC_OP_FILL];
+    g_ref_add = vt.kernels[DC_OP_ADD];
+    vt.kernels[DC_OP_FILL] = leaky_fill;
+    vt.kernels[DC_OP_ADD] = leaky_add;
+    dc_backend *be = calloc(1, sizeof *be);
+    be->vt = &vt;
+    snprintf(be->name, sizeof be->name, "leaky:0");
+    dc_ctx *ctx = dc_ctx_new(be);
+    dc_ctx_set_poison(ctx, 1);
+    /* the FILL that poisons a new tensor writes one float past its end */
+    g_leak_op = DC_OP_FILL;
+    g_leak = 1;
+    dc_clear_error();
+    ck_assert_ptr_null(dc_tensor_new(ctx, DC_F32, 2, SH(3, 5)));
+    const char *e = dc_last_error();
+    ck_assert_int_eq(dc_last_status(), DC_ERR_BACKEND);
+    ck_assert_msg(strstr(e, "fill on leaky:0 wrote past the end of output 0 ((3, 5) f32, 60 bytes)") &&
+                      strstr(e, "guard byte +0 changed") && strstr(e, "side: after"),
+                  "%s", e);
+    /* ... and one before its start */
+    g_leak = -1;
+    dc_clear_error();
+    ck_assert_ptr_null(dc_tensor_new(ctx, DC_F32, 1, SH(7)));
+    e = dc_last_error();
+    ck_assert_msg(strstr(e, "fill on leaky:0 wrote before the start of output 0 ((7) f32, 28 bytes)") &&
+                      strstr(e, "guard byte -4 of 256") && strstr(e, "side: before"),
+                  "%s", e);
+    /* a well-behaved kernel passes the check; ADD leaking into a pooled buffer's slack is
+     * caught although the pool handed out a buffer larger than requested */
+    g_leak = 0;
+    dc_ctx_reset(ctx);
+    dc_tensor *big = dc_tensor_full(ctx, DC_F32, 1, SH(100), 1.0);
+    ck_assert_msg(big, "%s", dc_last_error());
+    dc_ctx_reset(ctx);
+    dc_tensor *a = dc_tensor_full(ctx, DC_F32, 1, SH(60), 2.0), *b = dc_tensor_full(ctx, DC_F32, 1, SH(60), 3.0);
+    ck_assert_msg(a && b, "%s", dc_last_error());
+    ck_assert_ptr_eq(a->buf, big->buf); /* the 100-float buffer, reused for 60 floats */
+    dc_tensor *c = dc_add(ctx, a, b);
+    ck_assert_msg(c && dc_tensor_item(dc_sum_all(ctx, c)) == 300.0, "%s", dc_last_error());
+    g_leak_op = DC_OP_ADD;
+    g_leak = 20; /* element 79: inside the pooled buffer, 80 bytes past the requested 240 */
+    dc_clear_error();
+    ck_assert_ptr_null(dc_add(ctx, a, b));
+    e = dc_last_error();
+    ck_assert_msg(strstr(e, "add on leaky:0 wrote past the end of output 0 ((60) f32, 240 bytes): guard byte +76"),
+                  "%s", e);
+    /* without poison mode there are no guards (and this backend does not leak then) */
+    g_leak = 0;
+    dc_ctx *plain = dc_ctx_new(be);
+    dc_tensor *t = dc_tensor_full(plain, DC_F32, 1, SH(3), 4.0);
+    ck_assert_msg(t && t->offset == 0 && t->buf->guard_hi == 0, "%s", dc_last_error());
+    dc_ctx_free(plain);
+    dc_ctx_free(ctx);
+    free(be);
+}
+END_TEST
+
 static Suite *tensor_suite(void) {
     Suite *s = suite_create("tensor");
     TCase *tc = tcase_create("tensor");
@@ -445,6 +535,7 @@ static Suite *tensor_suite(void) {
     tcase_add_loop_test(tc, test_grad_accumulation_matmul, 0, 2);
     tcase_add_loop_test(tc, test_params, 0, 2);
     tcase_add_loop_test(tc, test_poison, 0, 2);
+    tcase_add_test(tc, test_guards);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -132,8 +132,8 @@ START_TEST(test_short_run_lowers_loss) {
     const double ratio[2] = {0.9, 0.8}; /* authors: only the encoder adapts to a fixed random discriminator */
     for (int p = 0; p < 2; p++) {
         dc_model_config cfg = dc_model_config_defaults("tnc", "synthetic", protocols[p]);
-        ck_assert_int_eq(cfg.tnc_tc, 0);
-        cfg.tnc_tc = 60;
+        ck_assert_int_eq(cfg.opt[DC_TNC_TC], 0);
+        cfg.opt[DC_TNC_TC] = 60;
         dc_bt_lowers_loss(&cfg, 8, 24, 10, 20, ratio[p]);
     }
 }
@@ -141,23 +141,23 @@ END_TEST
 
 START_TEST(test_bad_hyperparameters) {
     dc_model_config cfg = dc_model_config_defaults("tnc", "sleepeeg", "authors");
-    ck_assert_int_eq(cfg.tnc_tc, 300);
-    ck_assert_int_eq(cfg.tnc_window, 20);
-    ck_assert_int_eq(cfg.tnc_mc, 20);
-    ck_assert_double_eq(cfg.tnc_weight, 0.1);
+    ck_assert_int_eq(cfg.opt[DC_TNC_TC], 300);
+    ck_assert_int_eq(cfg.opt[DC_TNC_WINDOW], 20);
+    ck_assert_int_eq(cfg.opt[DC_TNC_MC], 20);
+    ck_assert_double_eq(cfg.opt[DC_TNC_WEIGHT], 0.1);
     dc_model_config bad = cfg;
-    bad.tnc_weight = 1.5;
+    bad.opt[DC_TNC_WEIGHT] = 1.5;
     ck_assert(dc_model_config_check(&bad) == DC_ERR_ARG);
-    ck_assert_msg(strstr(dc_last_error(), "W_TNC must be in [0, 1]"), "%s", dc_last_error());
+    ck_assert_msg(strstr(dc_last_error(), "tnc_weight must be a number in [0, 1] (got 1.5)"), "%s", dc_last_error());
     bad = cfg;
-    bad.tnc_window = 1;
+    bad.opt[DC_TNC_WINDOW] = 1;
     ck_assert(dc_model_config_check(&bad) == DC_ERR_ARG);
-    ck_assert_msg(strstr(dc_last_error(), "window must be >= 2"), "%s", dc_last_error());
+    ck_assert_msg(strstr(dc_last_error(), "tnc_window must be an integer >= 2 (got 1)"), "%s", dc_last_error());
 
     dc_backend *be = dc_backend_new("cpu");
     dc_ctx *ctx = dc_ctx_new(be);
     dc_rng r = dc_rng_init(1);
-    cfg.tnc_tc = 0;
+    cfg.opt[DC_TNC_TC] = 0;
     dc_model *m = dc_model_new(&cfg, be, 3);
     /* a window longer than the sequences */
     dc_tensor *x = dc_tensor_zeros(ctx, DC_F32, 3, (int64_t[]){8, 15, 3});
@@ -172,14 +172,14 @@ START_TEST(test_bad_hyperparameters) {
     ck_assert_msg(dc_model_loss(m, ctx, x, 1, &r, NULL), "%s", dc_last_error());
     dc_model_free(m);
     /* a flattened batch shorter than Tc */
-    cfg.tnc_tc = 300;
+    cfg.opt[DC_TNC_TC] = 300;
     m = dc_model_new(&cfg, be, 3);
     x = dc_tensor_zeros(ctx, DC_F32, 3, (int64_t[]){5, 20, 3});
     ck_assert(!dc_model_loss(m, ctx, x, 1, &r, NULL));
     ck_assert_msg(strstr(dc_last_error(), ">= 300 instances, got B*T = 100"), "%s", dc_last_error());
     dc_model_free(m);
     /* Tc shorter than window + 1 */
-    cfg.tnc_tc = 20;
+    cfg.opt[DC_TNC_TC] = 20;
     m = dc_model_new(&cfg, be, 3);
     x = dc_tensor_zeros(ctx, DC_F32, 3, (int64_t[]){8, 30, 3});
     ck_assert(!dc_model_loss(m, ctx, x, 1, &r, NULL));
@@ -198,28 +198,15 @@ START_TEST(test_checkpoint_and_embed) {
 END_TEST
 
 START_TEST(test_cli) {
-    static char out[1 << 14];
     const char *exp[] = {"\"model\":\t\"tnc\"", "\"tnc_mc\":\t10", "\"tnc_tc\":\t100", "\"tnc_weight\":\t0.2",
                          "\"train_heads\":\tfalse"};
     dc_bt_cli_pretrain("--model tnc --tnc-mc 10 --tnc-tc 100 --tnc-weight 0.2", exp, 5);
-    char *dir = dc_test_tmpdir(), cmd[1400];
-    snprintf(cmd, sizeof cmd, "pretrain --model tnc --tnc-window 200 --max-steps 1 --out '%s/run'", dir);
-    ck_assert_int_eq(dc_bt_cli(cmd, out, sizeof out), 1);
-    dc_test_rmtree(dir);
-    free(dir);
-    ck_assert_msg(strstr(out, "window of 200 instances is longer than the sequences (T = 119)"), "%s", out);
-    ck_assert_int_eq(dc_bt_cli("pretrain --model tnc --tnc-weight -1", out, sizeof out), 2);
-    ck_assert_msg(strstr(out, "W_TNC must be in [0, 1]"), "%s", out);
+    dc_bt_cli_fails("--model tnc --tnc-window 200", 1, "window of 200 instances is longer than the sequences (T = 119)");
+    dc_bt_cli_fails("--model tnc --tnc-weight -1", 2, "--tnc-weight must be a number in [0, 1] (got -1)");
 }
 END_TEST
 
-START_TEST(test_backends_agree) {
-    const char *protocols[2] = {"authors", "corrected"};
-    for (int p = 0; p < 2; p++) {
-        dc_model_config cfg = dc_model_config_defaults("tnc", "synthetic", protocols[p]);
-        dc_bt_backend_parity(&cfg, 8, 24, 12);
-    }
-}
+START_TEST(test_backends_agree) { dc_bt_backends_agree("tnc", 8, 24, 12); }
 END_TEST
 
 int main(void) {

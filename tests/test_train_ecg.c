@@ -88,10 +88,11 @@ START_TEST(test_ecg_pretrain_loss_falls) {
 END_TEST
 
 int main(void) {
+    if (!dc_test_have_data("mitdb", "the real-data pretraining run")) return dc_test_exit(0);
     Suite *s = suite_create("train_ecg");
     TCase *tc = tcase_create("train_ecg");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_ecg_pretrain_loss_falls);
     suite_add_tcase(s, tc);
-    return dc_test_run_suite(s) ? 1 : 0;
+    return dc_test_exit(dc_test_run_suite(s));
 }

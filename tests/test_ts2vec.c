@@ -154,7 +154,7 @@ START_TEST(test_short_run_lowers_loss) {
     const char *protocols[2] = {"authors", "corrected"};
     for (int p = 0; p < 2; p++) {
         dc_model_config cfg = dc_model_config_defaults("ts2vec", "synthetic", protocols[p]);
-        ck_assert_int_eq(cfg.ts2vec_overlap, p);
+        ck_assert_int_eq(cfg.opt[DC_TS2VEC_OVERLAP], p);
         dc_bt_lowers_loss(&cfg, 8, 24, 12, 40, 0.8);
     }
 }
@@ -162,11 +162,11 @@ END_TEST
 
 START_TEST(test_bad_hyperparameters) {
     dc_model_config cfg = dc_model_config_defaults("ts2vec", "harth", "authors");
-    ck_assert_int_eq(cfg.ts2vec_max_len, 500);
-    cfg.ts2vec_max_len = 1;
+    ck_assert_int_eq(cfg.opt[DC_TS2VEC_MAX_LEN], 500);
+    cfg.opt[DC_TS2VEC_MAX_LEN] = 1;
     ck_assert(dc_model_config_check(&cfg) == DC_ERR_ARG);
-    ck_assert_msg(strstr(dc_last_error(), "crop needs length >= 2"), "%s", dc_last_error());
-    cfg.ts2vec_max_len = 500;
+    ck_assert_msg(strstr(dc_last_error(), "ts2vec_max_len must be an integer >= 2 (got 1)"), "%s", dc_last_error());
+    cfg.opt[DC_TS2VEC_MAX_LEN] = 500;
     dc_backend *be = dc_backend_new("cpu");
     dc_model *m = dc_model_new(&cfg, be, 3);
     dc_ctx *ctx = dc_ctx_new(be);
@@ -176,7 +176,7 @@ START_TEST(test_bad_hyperparameters) {
     ck_assert_msg(strstr(dc_last_error(), "T = 1") && strstr(dc_last_error(), "crop length >= 2"), "%s", dc_last_error());
     /* T above the maximum training length: a random 6-step window is cropped first */
     dc_model_free(m);
-    cfg.ts2vec_max_len = 6;
+    cfg.opt[DC_TS2VEC_MAX_LEN] = 6;
     m = dc_model_new(&cfg, be, 3);
     x = dc_tensor_full(ctx, DC_F32, 3, (int64_t[]){4, 40, 3}, 1.0);
     dc_tensor *L = dc_model_loss(m, ctx, x, 1, &r, NULL);
@@ -194,26 +194,17 @@ START_TEST(test_checkpoint_and_embed) {
 END_TEST
 
 START_TEST(test_cli) {
-    static char out[1 << 14];
     const char *corr[] = {"\"model\":\t\"ts2vec\"", "\"protocol\":\t\"corrected\"", "\"ts2vec_alignment\":\t\"pad\"",
                           "\"ts2vec_max_len\":\t64"};
     dc_bt_cli_pretrain("--model ts2vec --protocol corrected --ts2vec-alignment pad --ts2vec-max-len 64", corr, 4);
     const char *auth[] = {"\"protocol\":\t\"authors\"", "\"ts2vec_alignment\":\t\"pad\"", "\"ts2vec_max_len\":\t500"};
     dc_bt_cli_pretrain("--model ts2vec", auth, 3);
-    ck_assert_int_eq(dc_bt_cli("pretrain --model ts2vec --ts2vec-alignment middle", out, sizeof out), 2);
-    ck_assert_msg(strstr(out, "--ts2vec-alignment must be 'pad' or 'overlap', got 'middle'"), "%s", out);
-    ck_assert_int_eq(dc_bt_cli("pretrain --model ts2vec --ts2vec-max-len 1", out, sizeof out), 2);
-    ck_assert_msg(strstr(out, "crop needs length >= 2"), "%s", out);
+    dc_bt_cli_fails("--model ts2vec --ts2vec-alignment middle", 2, "--ts2vec-alignment must be one of pad, overlap, got 'middle'");
+    dc_bt_cli_fails("--model ts2vec --ts2vec-max-len 1", 2, "--ts2vec-max-len must be an integer >= 2 (got 1)");
 }
 END_TEST
 
-START_TEST(test_backends_agree) {
-    const char *protocols[2] = {"authors", "corrected"};
-    for (int p = 0; p < 2; p++) {
-        dc_model_config cfg = dc_model_config_defaults("ts2vec", "synthetic", protocols[p]);
-        dc_bt_backend_parity(&cfg, 4, 30, 12);
-    }
-}
+START_TEST(test_backends_agree) { dc_bt_backends_agree("ts2vec", 4, 30, 12); }
 END_TEST
 
 int main(void) {

@@ -1,169 +1,287 @@
 #!/usr/bin/env python3
-"""bench_vs_torch.py: dynacl's DynaCL training step against the same step in PyTorch, in one run.
+"""bench_vs_torch.py: the DynaCL training step in PyTorch, timed next to `dynacl bench`.
 
-For each shape (B x T x D) it runs `dynacl bench --json -` for the shape and then times the
-identical step in PyTorch on the same machine and thread count: the shared encoder
-3 x [Conv1d(kernel 1) -> BatchNorm1d -> ReLU], D -> 128 -> 64 -> 32 (docs/METHOD.md §2), MP-Xent
-on the flattened (N, 32) batch with tau 0.5 (docs/METHOD.md §3), AdamW (lr 1e-3, weight decay
-0.01), B = 8, float32. It prints both medians and dynacl's speed-up per shape, and the same for the minimum step times
-(steadier on a machine that other jobs load).
+The step is dynacl's (models/encoder, models/dynacl, backends/cpu/cpu_mpxent.c;
+docs/TRAINING.md): the encoder 3 x [1x1 conv -> BatchNorm (batch statistics) -> ReLU],
+D -> 128 -> 64 -> 32, on a batch (B, T, D) flattened to N = B*T rows; MP-Xent (tau 0.5,
+every flattened neighbour a positive); AdamW (lr 1e-3, betas 0.9/0.999, eps 1e-8, weight
+decay 0.01); fp32 with TF32 off. PyTorch runs it eagerly and, on CUDA, captured whole in a
+CUDA graph (replays). `dynacl bench` runs the same shapes in the same run (eager and, on
+backends that capture, --graph), and one table gives ms/step and dynacl's ratio to each
+PyTorch mode. --check-loss first feeds PyTorch dynacl's own initial weights and input
+(`dynacl bench --dump`) and compares the first losses (same step, float32 tolerance).
 
-    tools/bench_vs_torch.py                         # CPU, all three shapes, threads = CPUs
-    tools/bench_vs_torch.py --device cuda --graph   # GPU: dynacl's cuda backend vs torch on cuda
-
-Not a correctness check (the parity and method tests are); it measures time only. Needs
-PyTorch (Debian: apt-get install python3-torch); if the `python3` on PATH lacks it, the
-script re-runs itself with /usr/bin/python3 when that one has it.
+    tools/bench_vs_torch.py --device cpu --threads 2            # CPU, both frameworks
+    tools/bench_vs_torch.py --device cuda --check-loss --json t.json
+Not a training script: the input is random, the losses are only compared, not reported.
 """
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 SHAPES = {"harth": (8, 119, 156), "sleepeeg": (8, 300, 178), "ecg": (8, 119, 252)}
+HIDDEN = (128, 64, 32)
+TAU = 0.5
 
 
-def import_torch():
-    try:
-        import torch  # noqa: F401
-        return torch
-    except ImportError:
-        system = "/usr/bin/python3"
-        if os.path.realpath(sys.executable) != os.path.realpath(system) and os.path.exists(system) \
-                and not os.environ.get("DC_BENCH_REEXEC"):
-            probe = subprocess.run([system, "-c", "import torch"], capture_output=True)
-            if probe.returncode == 0:
-                os.environ["DC_BENCH_REEXEC"] = "1"
-                os.execv(system, [system] + sys.argv)
-        sys.exit("bench_vs_torch: PyTorch is not installed for %s (Debian: apt-get install python3-torch)"
-                 % sys.executable)
+def die(msg):
+    print("bench_vs_torch.py: " + msg, file=sys.stderr)
+    sys.exit(1)
 
 
-def mpxent(torch, z, tau=0.5):
-    """MP-Xent on the flattened batch, anchors 1..N-2 (docs/METHOD.md §3.2)."""
-    zh = torch.nn.functional.normalize(z, dim=1, eps=1e-12)
-    e = torch.exp(zh @ zh.t() / tau)
-    e = e - torch.diag_embed(torch.diagonal(e))          # E' = E with a zero diagonal
-    c = e.sum(dim=0)                                      # column sums C_c
-    l = torch.diagonal(e, offset=-1)                      # l_j = E'_{j+1, j}
-    num = l[:-1] + l[1:]
-    den = (c[:-2] - l[:-1]) + (c[1:-1] - l[:-1] - l[1:])
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+except ImportError as e:  # pragma: no cover
+    die("needs PyTorch and NumPy (Debian: apt-get install python3-torch): %s" % e)
+
+
+class Encoder(nn.Module):
+    """models/encoder: per layer conv (k = 1) -> BatchNorm1d -> ReLU; PyTorch's state_dict names."""
+
+    def __init__(self, d):
+        super().__init__()
+        dims = (d,) + HIDDEN
+        for i in range(3):
+            setattr(self, "conv%d" % (i + 1), nn.Conv1d(dims[i], dims[i + 1], 1))
+            setattr(self, "bn%d" % (i + 1), nn.BatchNorm1d(dims[i + 1], eps=1e-5, momentum=0.1))
+
+    def forward(self, x):  # (B, T, D) -> (B*T, 32), rows b*T + t
+        h = x.transpose(1, 2)
+        for i in range(3):
+            h = torch.relu(getattr(self, "bn%d" % (i + 1))(getattr(self, "conv%d" % (i + 1))(h)))
+        return h.transpose(1, 2).reshape(-1, HIDDEN[-1])
+
+
+def mpxent(z, tau=TAU):
+    """MP-Xent (docs/METHOD.md §3) as dynacl computes it: E = exp((S - 1) / tau), the factor
+    exp(-1/tau) of exp(S / tau) cancels; anchors 1..N-2, positives the two neighbours."""
+    n = z.shape[0]
+    zh = z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    e = torch.exp((zh @ zh.t() - 1.0) / tau)
+    e = e.masked_fill(torch.eye(n, dtype=torch.bool, device=z.device), 0.0)
+    col = e.sum(0)  # C_c
+    l = torch.diagonal(e, -1)  # l_j = E_{j+1, j}
+    lm, lp = l[:-1], l[1:]  # l_{a-1}, l_a for a = 1..N-2
+    num = lm + lp
+    den = (col[:-2] - lm) + (col[1:-1] - lm - lp)
     return (torch.log(den) - torch.log(num)).mean()
 
 
-def torch_step_times(torch, shape, steps, warmup, device):
-    B, T, D = shape
-    torch.manual_seed(1)
-    layers = []
-    for i, o in zip((D, 128, 64), (128, 64, 32)):
-        layers += [torch.nn.Conv1d(i, o, 1), torch.nn.BatchNorm1d(o), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers).to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
-    x = torch.randn(B, T, D, device=device)
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+def make(d, device, capturable=False, state=None):
+    enc = Encoder(d).to(device)
+    if state is not None:
+        enc.load_state_dict(state)
+    opt = torch.optim.AdamW(enc.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
+                            capturable=capturable)
+    return enc, opt
+
+
+def step(enc, opt, x):
+    opt.zero_grad(set_to_none=True)
+    loss = mpxent(enc(x))
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def sync(device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_eager(d, x, device, steps, warmup):
+    enc, opt = make(d, device)
     times = []
     for i in range(warmup + steps):
         t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        z = model(x.transpose(1, 2)).transpose(1, 2).reshape(-1, 32)
-        loss = mpxent(torch, z)
-        loss.backward()
-        opt.step()
-        sync()
+        step(enc, opt, x)
+        sync(device)
         if i >= warmup:
             times.append((time.perf_counter() - t0) * 1e3)
-    return times
+    return statistics.median(times)
 
 
-def dynacl_step(args, shape_name, env):
-    cmd = [args.dynacl, "bench", "--backend", args.backend, "--shape", shape_name, "--steps", str(args.steps),
-           "--warmup", str(args.warmup), "--json", "-"]
-    if args.graph:
-        cmd.append("--graph")
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if p.returncode != 0:
-        sys.exit("bench_vs_torch: %s failed (%d):\n%s" % (" ".join(cmd), p.returncode, p.stderr))
-    res = json.loads(p.stdout)["results"]
-    if not res:
-        sys.exit("bench_vs_torch: %s gave no result:\n%s" % (" ".join(cmd), p.stderr))
-    return res[0]
+def time_graph(d, x, steps, warmup):
+    """The whole step (forward, backward, AdamW) captured once, then replayed."""
+    enc, opt = make(d, "cuda", capturable=True)
+    static_x = x.clone()
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up: lazy state, cuBLAS workspaces
+        for _ in range(max(3, warmup)):
+            step(enc, opt, static_x)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=True)
+    with torch.cuda.graph(graph):
+        static_loss = mpxent(enc(static_x))
+        static_loss.backward()
+        opt.step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        graph.replay()
+        torch.cuda.synchronize()
+        times.append((time.perf_counter() - t0) * 1e3)
+    if not torch.isfinite(static_loss).item():
+        die("the graph's loss is not finite")
+    return statistics.median(times)
+
+
+# ---------------------------------------------------------------- dynacl's own numbers
+
+
+def run_dynacl(args, shape, extra, env):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "bench.json")
+        cmd = [args.dynacl, "bench", "--backend", args.backend, "--shape", shape, "--steps", str(args.steps),
+               "--warmup", str(args.warmup), "--json", out] + extra
+        r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            die("%s failed:\n%s" % (" ".join(cmd), r.stdout))
+        with open(out) as f:
+            return json.load(f)["results"][0]
+
+
+def read_safetensors(path):
+    """The safetensors format: u64 header size, JSON header, raw little-endian data."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    (hlen,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + hlen])
+    dtypes = {"F32": np.float32, "F64": np.float64, "I64": np.int64}
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = t["data_offsets"]
+        arr = np.frombuffer(blob[8 + hlen + a:8 + hlen + b], dtype=dtypes[t["dtype"]]).reshape(t["shape"])
+        out[name] = torch.from_numpy(arr.copy())
+    return out
+
+
+def check_loss(args, shape, device, env):
+    """dynacl's first steps from its own weights and input, then the same in PyTorch."""
+    b, t, d = SHAPES[shape]
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [args.dynacl, "bench", "--backend", args.backend, "--shape", shape, "--steps", "3", "--warmup", "0",
+               "--dump", tmp]
+        r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            die("%s failed:\n%s" % (" ".join(cmd), r.stdout))
+        state = read_safetensors(os.path.join(tmp, shape + ".safetensors"))
+        x = torch.from_numpy(np.load(os.path.join(tmp, shape + ".x.npy"))).to(device)
+        with open(os.path.join(tmp, shape + ".losses.json")) as f:
+            theirs = json.load(f)["losses"]
+    enc, opt = make(d, device, state=state)
+    ours = [step(enc, opt, x).item() for _ in range(len(theirs))]
+    # step 0: the same forward pass from identical weights, rounding only; later steps also
+    # go through backward and AdamW
+    tol = [2e-5] + [1e-4] * (len(theirs) - 1)
+    ok = all(abs(o - d_) <= tl * abs(d_) for o, d_, tl in zip(ours, theirs, tol))
+    print("loss check %-8s dynacl %s  pytorch %s  %s" % (shape, " ".join("%.6f" % v for v in theirs),
+                                                          " ".join("%.6f" % v for v in ours),
+                                                          "ok" if ok else "MISMATCH"))
+    return ok
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dynacl", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build",
-                                                      "dynacl"), help="the dynacl program (default build/dynacl)")
-    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where both run (default cpu)")
-    ap.add_argument("--backend", help="dynacl backend (default: cpu for --device cpu, cuda for --device cuda)")
-    ap.add_argument("--graph", action="store_true", help="dynacl replays each step as a CUDA graph (cuda only)")
-    ap.add_argument("--shape", default="all", help="harth, sleepeeg, ecg, a comma-separated list, or all")
-    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
-                    help="CPU threads for both (OMP_NUM_THREADS, torch.set_num_threads; default: CPUs available)")
-    ap.add_argument("--steps", type=int, default=50, help="timed steps per measurement (default 50)")
-    ap.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
-    ap.add_argument("--rounds", type=int, default=1,
-                    help="alternate dynacl and PyTorch this many times per shape; medians of all (default 1)")
-    ap.add_argument("--json", help="also write the results as JSON to this file")
-    args = ap.parse_args()
-    if args.steps < 1 or args.warmup < 0 or args.rounds < 1 or args.threads < 1:
-        ap.error("--steps, --rounds and --threads must be >= 1 and --warmup >= 0")
-    shapes = list(SHAPES) if args.shape == "all" else args.shape.split(",")
-    for s in shapes:
-        if s not in SHAPES:
-            ap.error("unknown shape '%s' (harth, sleepeeg, ecg, all)" % s)
-    args.backend = args.backend or args.device
-    if not os.access(args.dynacl, os.X_OK):
-        ap.error("no dynacl program at %s (build it, or pass --dynacl)" % args.dynacl)
-    torch = import_torch()
-    if args.device == "cuda" and not torch.cuda.is_available():
-        sys.exit("bench_vs_torch: --device cuda, but torch.cuda.is_available() is False")
-    torch.set_num_threads(args.threads)
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-
-    load0 = os.getloadavg()
-    started = datetime.datetime.now(datetime.timezone.utc)
-    print("dynacl %s (backend %s%s) vs PyTorch %s (%s), %d thread%s, %d steps after %d warm-up, load average %.2f"
-          % (args.dynacl, args.backend, "+graph" if args.graph else "", torch.__version__, args.device, args.threads,
-             "" if args.threads == 1 else "s", args.steps, args.warmup, load0[0]), flush=True)
-    print("%-9s %-12s %12s %12s %8s   %s" % ("shape", "B x T x D", "dynacl ms", "torch ms", "ratio",
-                                         "minimums: dynacl, torch, ratio"), flush=True)
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                epilog="The step is described in the file's docstring (--help shows this line).")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for PyTorch and dynacl (OMP_NUM_THREADS)")
+    p.add_argument("--shapes", default="harth,sleepeeg,ecg", help="comma-separated: harth, sleepeeg, ecg")
+    p.add_argument("--steps", type=int, default=100, help="timed steps per case (median)")
+    p.add_argument("--warmup", type=int, default=10, help="untimed steps first")
+    p.add_argument("--dynacl", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "dynacl"),
+                   help="the dynacl program (default build/dynacl)")
+    p.add_argument("--backend", default=None, help="dynacl backend (default: the device's, cuda or cpu)")
+    p.add_argument("--no-dynacl", action="store_true", help="time PyTorch only")
+    p.add_argument("--no-graph", action="store_true", help="no CUDA-graph modes")
+    p.add_argument("--check-loss", action="store_true",
+                   help="first compare the first losses from dynacl's weights and input (dynacl bench --dump)")
+    p.add_argument("--json", help="write the results as JSON to this file")
+    args = p.parse_args()
+    shapes = [s for s in args.shapes.split(",") if s]
+    bad = [s for s in shapes if s not in SHAPES]
+    if bad or not shapes:
+        die("unknown shape(s) %s; choose from %s" % (",".join(bad) or "(none)", ",".join(SHAPES)))
+    if args.steps < 1 or args.warmup < 0 or args.threads < 0:
+        die("--steps must be >= 1, --warmup and --threads >= 0")
+    device = args.device
+    if device == "cuda" and not torch.cuda.is_available():
+        die("--device cuda, but PyTorch sees no CUDA device")
+    args.backend = args.backend or device
+    graph = device == "cuda" and not args.no_graph  # PyTorch's CUDA graph
+    dyn_graph = args.backend.split(":")[0] == "cuda" and not args.no_graph  # dynacl bench --graph
+    env = dict(os.environ)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        env["OMP_NUM_THREADS"] = str(args.threads)
+    if device == "cuda":  # fp32 everywhere, as dynacl (TF32 is off there unless DYNACL_CUDA_TF32=1)
+        torch.set_float32_matmul_precision("highest")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        env.pop("DYNACL_CUDA_TF32", None)
+    if not args.no_dynacl and not os.access(args.dynacl, os.X_OK):
+        die("%s is not an executable dynacl (build it, or pass --dynacl PATH, or --no-dynacl)" % args.dynacl)
+    name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU, %d threads" % torch.get_num_threads()
+    print("PyTorch %s on %s; %d timed steps after %d warm-up, median ms/step" % (torch.__version__, name,
+                                                                                 args.steps, args.warmup))
+    ok = True
+    if args.check_loss and not args.no_dynacl:
+        for s in shapes:
+            ok = check_loss(args, s, device, env) and ok
     rows = []
-    for name in shapes:
-        B, T, D = SHAPES[name]
-        dc_meds, dc_mins, th = [], [], []
-        for _ in range(args.rounds):
-            r = dynacl_step(args, name, env)
-            dc_meds.append(r["ms_per_step_median"])
-            dc_mins.append(r["ms_per_step_min"])
-            th += torch_step_times(torch, (B, T, D), args.steps, args.warmup, args.device)
-        dc_ms, th_ms = statistics.median(dc_meds), statistics.median(th)
-        row = {"shape": name, "B": B, "T": T, "D": D, "dynacl_ms_median": dc_ms, "dynacl_ms_min": min(dc_mins),
-               "torch_ms_median": th_ms, "torch_ms_min": min(th), "ratio": th_ms / dc_ms,
-               "ratio_of_minimums": min(th) / min(dc_mins)}
+    torch.manual_seed(0)
+    for s in shapes:
+        b, t, d = SHAPES[s]
+        x = torch.randn(b, t, d, device=device)
+        row = {"shape": s, "B": b, "T": t, "D": d, "torch_eager": time_eager(d, x, device, args.steps, args.warmup)}
+        if graph:
+            row["torch_graph"] = time_graph(d, x, args.steps, args.warmup)
+        if not args.no_dynacl:
+            row["dynacl"] = run_dynacl(args, s, [], env)["ms_per_step_median"]
+            if dyn_graph:
+                r = run_dynacl(args, s, ["--graph"], env)
+                row["dynacl_graph"] = r["ms_per_step_median"]
+                row["dynacl_graph_b2b"] = r["ms_per_step_pipelined"]  # replays back to back, one sync
         rows.append(row)
-        print("%-9s %-12s %12.3f %12.3f %7.2fx   %.3f, %.3f, %.2fx"
-              % (name, "%dx%dx%d" % (B, T, D), dc_ms, th_ms, row["ratio"], min(dc_mins), min(th),
-                 row["ratio_of_minimums"]), flush=True)
-    load1 = os.getloadavg()
-    print("load average at the end %.2f. Ratios are of medians (of minimums on the right) from one run; on a "
-          "loaded machine the medians are noisy and the minimums closer to what an idle one gives." % load1[0])
+    print_table(rows, graph, dyn_graph and not args.no_dynacl, not args.no_dynacl)
     if args.json:
-        out = {"tool": "bench_vs_torch.py", "date_utc": started.isoformat(timespec="seconds"),
-               "machine": platform.processor() or platform.machine(), "device": args.device,
-               "backend": args.backend, "graph": args.graph, "threads": args.threads, "steps": args.steps,
-               "warmup": args.warmup, "rounds": args.rounds, "torch_version": torch.__version__,
-               "load_average_start": load0[0], "load_average_end": load1[0], "results": rows}
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(out, f, indent=1)
-        os.replace(tmp, args.json)
+        with open(args.json + ".tmp", "w") as f:
+            json.dump({"tool": "bench_vs_torch.py", "torch": torch.__version__, "device": name,
+                       "steps": args.steps, "warmup": args.warmup, "loss_check_ok": ok, "results": rows}, f, indent=1)
+        os.replace(args.json + ".tmp", args.json)
+    return 0 if ok else 1
+
+
+def print_table(rows, graph, dyn_graph, with_dynacl):
+    cols = [("torch_eager", "torch", True), ("torch_graph", "torch+graph", graph), ("dynacl", "dynacl", with_dynacl),
+            ("dynacl_graph", "dynacl+graph", dyn_graph)]
+    cols = [c for c in cols if c[2]]
+    head = "%-9s %-12s" % ("shape", "B x T x D") + "".join("%13s" % c[1] for c in cols)
+    ratios = []
+    if with_dynacl:
+        ratios.append(("dynacl", "torch_eager", "dyn/torch"))
+        if dyn_graph and graph:
+            ratios += [("dynacl_graph", "torch_graph", "dyng/torchg"), ("dynacl_graph", "torch_eager", "dyng/torch")]
+    print(head + "".join("%13s" % r[2] for r in ratios))
+    for r in rows:
+        line = "%-9s %-12s" % (r["shape"], "%dx%dx%d" % (r["B"], r["T"], r["D"]))
+        line += "".join("%13.3f" % r[c[0]] for c in cols)
+        line += "".join("%13.2f" % (r[a] / r[b]) for a, b, _ in ratios)
+        print(line)
+    print("ms/step (median); ratios below 1: dynacl is faster")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

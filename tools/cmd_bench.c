@@ -1,8 +1,10 @@
 /* cmd_bench.c: `dynacl bench`: ms per training step (forward, backward, AdamW) at the paper's
  * shapes, median over many steps, per backend; optional JSON output and per-op profile.
  * Without `--model` it times DynaCL's step through dc_dynacl_step; `--model NAME` times any
- * registered method through dc_model_loss. Not here: the profile's presentation
- * (bench_profile.c) and the peak loop (fma_peak.c).
+ * registered method through dc_model_loss. `--dump DIR` writes the initial weights, the input
+ * and the first losses, so that another framework (tools/bench_vs_torch.py) can check that it
+ * times the same step. Not here: the profile's presentation (bench_profile.c) and the peak loop
+ * (fma_peak.c).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 #include "bench_profile.h"
 #include "dc/dc.h"
 #include "dc/dc_atomic.h"
+#include "dc/dc_npy.h"
+#include "dc/dc_safetensors.h"
 #include "dynacl/dc_dynacl.h"
 #include "fma_peak.h"
 #include "tool_common.h"
@@ -32,6 +36,41 @@ static int cmp_dbl(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* DIR/<shape>.safetensors (initial encoder, PyTorch names), DIR/<shape>.x.npy (B, T, D) */
+static dc_status dump_start(const char *dir, const shape_def *s, const dc_encoder *enc, const dc_tensor *x) {
+    char path[1024];
+    dc_st_writer *w = dc_st_writer_new();
+    if (!w) return dc_fail(DC_ERR_OOM, "bench --dump: out of host memory");
+    dc_status st = dc_encoder_save_entries(enc, w);
+    snprintf(path, sizeof path, "%s/%s.safetensors", dir, s->name);
+    if (st == DC_OK) st = dc_st_writer_save(w, path);
+    dc_st_writer_free(w);
+    int64_t n = dc_tensor_numel(x);
+    float *h = st == DC_OK ? malloc((size_t)n * sizeof *h) : NULL;
+    if (st == DC_OK && !h) st = dc_fail(DC_ERR_OOM, "bench --dump: out of host memory");
+    if (st == DC_OK) st = dc_tensor_download(x, h, (size_t)n * sizeof *h);
+    snprintf(path, sizeof path, "%s/%s.x.npy", dir, s->name);
+    if (st == DC_OK) st = dc_npy_write(path, DC_NPY_F32, 3, (int64_t[]){s->B, s->T, s->D}, h);
+    free(h);
+    return st;
+}
+
+/* DIR/<shape>.losses.json: the losses of the first steps (before any warm-up is dropped) */
+static dc_status dump_losses(const char *dir, const shape_def *s, const char *backend, const double *loss, int n) {
+    char path[1024], tmp[1100];
+    snprintf(path, sizeof path, "%s/%s.losses.json", dir, s->name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return dc_fail(DC_ERR_IO, "bench --dump: cannot write %s", tmp);
+    fprintf(f, "{\"backend\": \"%s\", \"shape\": \"%s\", \"losses\": [", backend, s->name);
+    for (int i = 0; i < n; i++) fprintf(f, "%s%.9g", i ? ", " : "", loss[i]);
+    fprintf(f, "]}\n");
+    if (fclose(f) != 0 || rename(tmp, path) != 0) return dc_fail(DC_ERR_IO, "bench --dump: cannot write %s", path);
+    return DC_OK;
+}
+
+#define DUMP_LOSSES 3
+
 /* One method on one backend and shape: its state and a step function. */
 typedef struct bench_case {
     dc_backend *be;
@@ -41,6 +80,7 @@ typedef struct bench_case {
     /* DynaCL through dc_dynacl_step (no --model) */
     dc_encoder *enc;
     dc_mpxent_opts mo;
+    double *loss; /* where the next DynaCL step writes its loss (a download: a sync), or NULL */
     /* --model: the registry's method; its optimised groups (encoder unless frozen, heads when trained) */
     dc_model *m;
     dc_params *grp[2];
@@ -88,7 +128,7 @@ static int case_open(bench_case *c, dc_backend *be, const shape_def *s, const ch
 static dc_status case_step(void *user) {
     bench_case *c = user;
     dc_ctx_reset(c->ctx);
-    if (c->enc) return dc_dynacl_step(c->enc, c->opt[0], c->ctx, c->x, &c->mo, NULL);
+    if (c->enc) return dc_dynacl_step(c->enc, c->opt[0], c->ctx, c->x, &c->mo, c->loss);
     for (int k = 0; k < 2; k++)
         if (c->grp[k] && dc_params_zero_grad(c->grp[k]) != DC_OK) return dc_last_status();
     dc_tensor *L = dc_model_loss(c->m, c->ctx, c->x, 1, &c->rng, NULL);
@@ -147,7 +187,7 @@ static int profile_steps(bench_case *c, int64_t steps, bench_profile *bp) {
 }
 
 typedef struct bench_opts {
-    const char *model, *protocol;
+    const char *model, *protocol, *dump;
     int64_t steps, warmup;
     int graph, profile;
 } bench_opts;
@@ -162,6 +202,16 @@ static int bench_shape(dc_backend *be, const shape_def *s, const bench_opts *o, 
     bench_case c;
     double *t = malloc((size_t)o->steps * sizeof *t);
     int ok = t && case_open(&c, be, s, o->model, o->protocol);
+    if (ok && o->dump) { /* the first losses from the dumped weights and input, before the warm-up */
+        double losses[DUMP_LOSSES];
+        ok = dump_start(o->dump, s, c.enc, c.x) == DC_OK;
+        for (int i = 0; ok && i < DUMP_LOSSES; i++) {
+            c.loss = &losses[i];
+            ok = run_steps(&c, 1, NULL);
+        }
+        c.loss = NULL;
+        ok = ok && dump_losses(o->dump, s, dc_backend_name(be), losses, DUMP_LOSSES) == DC_OK;
+    }
     ok = ok && run_steps(&c, o->warmup, NULL);
     if (ok) ok = r->use_graph ? time_graph(&c, o->steps, t, &r->pipe) : run_steps(&c, o->steps, t);
     if (ok) {
@@ -192,31 +242,33 @@ static void json_result(FILE *jf, int first, const char *label, const shape_def 
 
 int cmd_bench(int argc, char **argv) {
     const char *backends = "cpu", *shape = "all", *json = NULL;
-    bench_opts o = {NULL, "authors", 50, 5, 0, 0};
+    bench_opts o = {NULL, "authors", NULL, 50, 5, 0, 0};
     const dc_opt opts[] = {
         {"backend", OPT_STR, &backends, "comma-separated backends to time (default cpu)"},
-        {"shape", OPT_STR, &shape, "harth | sleepeeg | ecg | all (default all)"},
-        {"steps", OPT_INT, &o.steps, "timed steps per case (default 50; --profile profiles as many more)"},
-        {"warmup", OPT_INT, &o.warmup, "untimed steps first (default 5)"},
+        {"shape", OPT_STR, &shape, "harth | sleepeeg | ecg | all (default all)", NULL, "harth|sleepeeg|ecg|all"},
+        {"steps", OPT_INT, &o.steps, "timed steps per case (default 50; --profile profiles as many more)", "[1, inf)"},
+        {"warmup", OPT_INT, &o.warmup, "untimed steps first (default 5)", "[0, inf)"},
         {"json", OPT_STR, &json, "also write results as JSON to this file ('-' = stdout: pure JSON, the table "
                                  "goes to stderr)"},
         {"graph", OPT_FLAG, &o.graph, "replay each step as a CUDA graph on backends that capture (cuda)"},
         {"model", OPT_STR, &o.model, "time this method's step from the registry (dc_model_loss) instead of DynaCL's"},
-        {"protocol", OPT_STR, &o.protocol, "with --model: authors (default) | corrected"},
+        {"protocol", OPT_STR, &o.protocol, "with --model: authors (default) | corrected", NULL, "authors|corrected"},
         {"profile", OPT_FLAG, &o.profile, "then profile as many steps per op (time, share, GFLOP/s, GB/s) "
                                           "against the host CPU's measured FMA peak"},
+        {"dump", OPT_STR, &o.dump, "write each shape's initial weights, input and first losses to this folder "
+                                   "(eager DynaCL)"},
         {0},
     };
     int r = dc_opts_parse("bench", "[options]", opts, argc, argv);
     if (r) return r > 0 ? 0 : 2;
-    if (o.steps < 1 || o.warmup < 0) {
-        fprintf(stderr, "dynacl bench: --steps must be >= 1 and --warmup >= 0\n");
+    if (o.model && !dc_model_method(o.model)) {
+        dc_model_config u = dc_model_config_defaults(o.model, NULL, o.protocol);
+        dc_model_config_check(&u);
+        fprintf(stderr, "dynacl bench: --model: %s\n", dc_last_error());
         return 2;
     }
-    int known_shape = !strcmp(shape, "all");
-    for (size_t i = 0; i < sizeof k_shapes / sizeof k_shapes[0]; i++) known_shape |= !strcmp(shape, k_shapes[i].name);
-    if (!known_shape) {
-        fprintf(stderr, "dynacl bench: --shape must be harth, sleepeeg, ecg or all (got '%s')\n", shape);
+    if (o.dump && (o.model || o.graph)) {
+        fprintf(stderr, "dynacl bench: --dump is for the eager DynaCL step (no --model, no --graph)\n");
         return 2;
     }
     const int json_stdout = json && !strcmp(json, "-");

@@ -12,7 +12,7 @@
 #include "plot.h"
 #include "report.h"
 #include "tool_common.h"
-#include "train/dc_train.h"
+#include "train/dc_run.h"
 
 typedef struct demo_state {
     dc_cluster_hook ch;
@@ -81,18 +81,14 @@ int cmd_demo(int argc, char **argv) {
     int64_t epochs = 30, runs = 3, seed = 42;
     const dc_opt opts[] = {
         {"out", OPT_STR, &out, "output folder (default demo/): run/, tsne.png, figure.png, report.md"},
-        {"epochs", OPT_INT, &epochs, "pretraining epochs (default 30; clustering every 5)"},
-        {"runs", OPT_INT, &runs, "linear-evaluation seeds (default 3: 42, 53, 64)"},
-        {"seed", OPT_INT, &seed, "pretraining seed (default 42)"},
+        {"epochs", OPT_INT, &epochs, "pretraining epochs (default 30; clustering every 5)", "[1, inf)"},
+        {"runs", OPT_INT, &runs, "linear-evaluation seeds, 1..16 (default 3: 42, 53, 64)", "[1, 16]"},
+        {"seed", OPT_INT, &seed, "pretraining seed (default 42)", "[0, 9007199254740992]"},
         {"backend", OPT_STR, &backend, "backend (default cpu)"},
         {0},
     };
     int r = dc_opts_parse("demo", "[--out DIR] [--epochs N] [--backend NAME]", opts, argc, argv);
     if (r) return r > 0 ? 0 : 2;
-    if (epochs < 1 || runs < 1 || runs > 16 || seed < 0) {
-        fprintf(stderr, "dynacl demo: --epochs >= 1, --runs 1..16, --seed >= 0\n");
-        return 2;
-    }
     double t_all = dc_now();
     dc_dataset ds = {0};
     if (!et_open_data("demo", NULL, &ds)) return 1;
@@ -103,9 +99,13 @@ int cmd_demo(int argc, char **argv) {
         return dc_tool_fail("demo", "creating the output folder");
     }
     dc_backend *be = dc_backend_new(backend);
-    dc_model_config cfg = dc_model_config_defaults("dynacl", ds.name, "authors");
-    cfg.seed = (uint64_t)seed;
-    dc_model *m = be ? dc_model_new(&cfg, be, ds.frames.D) : NULL;
+    /* a complete run folder: its config.json is what `dynacl pretrain` would write */
+    dc_run_config cfg = dc_run_config_defaults("dynacl", ds.name, "authors");
+    cfg.model.seed = (uint64_t)seed;
+    cfg.train.epochs = epochs;
+    snprintf(cfg.backend, sizeof cfg.backend, "%s", backend);
+    char *json = dc_run_config_to_json(&cfg);
+    dc_model *m = be && json ? dc_model_new(&cfg.model, be, ds.frames.D) : NULL;
     dc_encoder *rnd = NULL;
     demo_state d = {.first = NAN, .last = NAN};
     dc_report rep = {0};
@@ -126,12 +126,9 @@ int cmd_demo(int argc, char **argv) {
         rc = dc_tool_fail("demo", "drawing the balanced subset");
         goto done;
     }
-    dc_train_opts to = dc_train_opts_default();
-    to.epochs = epochs;
     dc_train_hooks hooks = {.ud = &d, .progress = on_progress, .on_validate = on_validate};
     double t0 = dc_now();
-    if (dc_train_run(m, &ds, be, &to, run_dir, DC_RUN_FORCE, "{\"model\": \"dynacl\", \"dataset\": \"synthetic\", "
-                     "\"protocol\": \"authors\"}\n", &hooks) != DC_OK) {
+    if (dc_train_run(m, &ds, be, &cfg.train, run_dir, DC_RUN_FORCE, json, &hooks) != DC_OK) {
         if (d.started && d.pg.tty) fputc('\n', stderr);
         rc = dc_tool_fail("demo", "pretraining");
         goto done;
@@ -213,6 +210,7 @@ done:
     dc_cluster_hook_free(&d.ch);
     dc_encoder_free(rnd);
     dc_model_free(m);
+    free(json);
     dc_backend_free(be);
     dc_dataset_close(&ds);
     return rc;

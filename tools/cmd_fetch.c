@@ -2,7 +2,7 @@
  * with libcurl from its official site (or --mirror), resuming interrupted downloads from
  * "<file>.part" (HTTP Range), checking each file's SHA-256 against the manifest kept in the
  * repository (fetch_manifest.c) or, for files it does not pin, against the server's
- * SHA256SUMS.txt, and saying so when neither is available. libcurl and zlib are optional at
+ * SHA256SUMS.txt, and saying so when neither is available. libcurl and libarchive are optional at
  * build time: without them (DC_HAVE_DOWNLOAD 0) --list and --help still work, and a download
  * says that this dynacl was built without download support.
  */
@@ -388,7 +388,7 @@ int cmd_fetch(int argc, char **argv) {
         {"out", OPT_STR, &out, "download folder (files keep their relative paths)"},
         {"mirror", OPT_STR, &mirror, "base URL replacing the official one (http://, https:// or file://)"},
         {"only", OPT_STR, &only, "comma-separated files or record names to fetch (e.g. 100,201 or RECORDS)"},
-        {"retries", OPT_INT, &retries, "retries of a transient network error, resuming each time (default 3)"},
+        {"retries", OPT_INT, &retries, "retries of a transient network error, resuming each time (default 3)", "[0, 1000]"},
         {"no-unzip", OPT_FLAG, &no_unzip, "keep a downloaded .zip packed"},
         {"list", OPT_FLAG, &list, "list the datasets and exit"},
         {"quiet", OPT_FLAG, &quiet, "no progress display"},
@@ -414,8 +414,8 @@ int cmd_fetch(int argc, char **argv) {
         fprintf(stderr, "\n");
         return 2;
     }
-    if (!out || retries < 0) {
-        fprintf(stderr, "dynacl fetch-data: --out is required (and --retries must be >= 0)\n");
+    if (!out) {
+        fprintf(stderr, "dynacl fetch-data: --out is required\n");
         return 2;
     }
     char base[2048];
@@ -430,7 +430,7 @@ int cmd_fetch(int argc, char **argv) {
     return fetch_dataset(d, base, out, only, (int)retries, quiet, no_unzip);
 #else
     fprintf(stderr, "dynacl fetch-data: this dynacl was built without download support, which needs libcurl and "
-                    "zlib at build time (apt-get install libcurl4-openssl-dev zlib1g-dev, then configure with "
+                    "libarchive at build time (apt-get install libcurl4-openssl-dev libarchive-dev, then configure with "
                     "DC_FETCH=AUTO or ON and rebuild). The files of %s can be downloaded by hand from %s\n",
             d->name, base);
     return 1;

@@ -125,11 +125,10 @@ int cmd_figure(int argc, char **argv) {
     char mbuf[1024] = "", dbuf[1024] = "";
     if (!rc && meth_s) snprintf(mbuf, sizeof mbuf, "%s", meth_s), nr = split_list(mbuf, rows, 64);
     if (!rc && ds_s) snprintf(dbuf, sizeof dbuf, "%s", ds_s), nc = split_list(dbuf, cols, 16);
-    static const char *const order_m[] = {"random", "cost", "cpc", "tnc", "infots", "ts2vec", "dynacl", "dynacl-m",
-                                          "mpxent-mse", "mpxent-margin"};
+    const char *const *order_m = et_paper_order();
     static const char *const order_d[] = {"harth", "sleepeeg", "ecg"};
     if (!rc && !meth_s) {
-        for (size_t k = 0; k < sizeof order_m / sizeof *order_m; k++)
+        for (size_t k = 0; order_m[k]; k++)
             for (int i = 0; i < nf; i++)
                 if (!strcmp(p[i].method, order_m[k]) && index_of(rows, nr, order_m[k]) < 0) rows[nr++] = order_m[k];
         for (int i = 0; i < nf && nr < 64; i++)

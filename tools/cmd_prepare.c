@@ -105,16 +105,18 @@ int cmd_prepare(int argc, char **argv) {
     const char *synopsis = "harth|ecg|sleepeeg --input DIR --out DIR [options]";
     const char *input = NULL, *out = NULL, *backend = "cpu";
     int64_t seed = 42, seq_len = 0, stride = 0, threads = 0;
-    int force = 0, from_npy = 0, quiet = 0;
+    int force = 0, from_npy = 0, quiet = 0, allow_nonfinite = 0;
     const dc_opt opts[] = {
         {"input", OPT_STR, &input, "folder with the raw files (CSVs, WFDB records, EDF files or .npy)"},
         {"out", OPT_STR, &out, "output folder (written atomically)"},
-        {"seed", OPT_INT, &seed, "default seed of the balanced clustering subset, stored in meta.json (42)"},
+        {"seed", OPT_INT, &seed, "default seed of the balanced clustering subset, stored in meta.json (42)", "[0, 9007199254740992]"},
         {"backend", OPT_STR, &backend, "backend that runs the STFT's FFTs (default cpu)"},
-        {"seq-len", OPT_INT, &seq_len, "instances per sequence (default harth 119, ecg 500, sleepeeg 300)"},
-        {"stride", OPT_INT, &stride, "instances between sequence starts (default harth 24, others = seq-len)"},
-        {"threads", OPT_INT, &threads, "threads reading and hashing files (default: all cores)"},
+        {"seq-len", OPT_INT, &seq_len, "instances per sequence (default harth 119, ecg 500, sleepeeg 300)", "[1, inf)"},
+        {"stride", OPT_INT, &stride, "instances between sequence starts (default harth 24, others = seq-len)", "[1, inf)"},
+        {"threads", OPT_INT, &threads, "threads reading and hashing files (default: all cores)", "[1, 4096]"},
         {"from-npy", OPT_FLAG, &from_npy, "sleepeeg: read samples.npy + labels.npy (TF-C arrays) instead of EDF"},
+        {"allow-nonfinite", OPT_FLAG, &allow_nonfinite,
+         "keep instances with NaN or Inf (refused by default, naming the first one)"},
         {"force", OPT_FLAG, &force, "replace an existing prepared dataset at --out"},
         {"quiet", OPT_FLAG, &quiet, "no progress display"},
         {0},
@@ -134,10 +136,6 @@ int cmd_prepare(int argc, char **argv) {
     }
     if (!input || !out) {
         fprintf(stderr, "dynacl prepare: --input and --out are required\n");
-        return 2;
-    }
-    if (seq_len < 0 || stride < 0 || threads < 0 || seed < 0) {
-        fprintf(stderr, "dynacl prepare: --seq-len, --stride, --threads and --seed must be >= 0\n");
         return 2;
     }
     if (from_npy && strcmp(dataset, "sleepeeg")) {
@@ -163,6 +161,7 @@ int cmd_prepare(int argc, char **argv) {
     o.stride = stride;
     o.threads = (int)threads;
     o.from_npy = from_npy;
+    o.allow_nonfinite = allow_nonfinite;
     o.progress = on_progress;
     o.user = &ps;
     double t0 = dc_now();

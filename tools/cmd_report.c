@@ -14,7 +14,8 @@ int cmd_report(int argc, char **argv) {
     const char *out = NULL, *protocol_s = NULL;
     const dc_opt opts[] = {
         {"out", OPT_STR, &out, "folder for report.md, table2.csv, table3.csv and table5.csv"},
-        {"protocol", OPT_STR, &protocol_s, "authors | corrected (default: the first run's); other runs are skipped"},
+        {"protocol", OPT_STR, &protocol_s, "authors | corrected (default: the first run's); other runs are skipped", NULL,
+         "authors|corrected"},
         {0},
     };
     const char **paths = malloc((size_t)(argc + 1) * sizeof *paths);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dc/dc.h"
+#include "dc/dc_finite.h"
 #include "dc/dc_npy.h"
 #include "eval_tools.h"
 #include "plot.h"
@@ -25,170 +26,190 @@ static int write_csv(const char *path, const char *method, const char *dataset, 
     return ok;
 }
 
+typedef struct tsne_args {
+    const char *ckpt, *data, *zpath, *ypath, *out, *csv, *title, *method_s, *protocol, *backend, *dataset_s;
+    int64_t seed, subset_seed, iters, max_points;
+    double perplexity, angle;
+    int raw;
+} tsne_args;
+
+/* The points to place: features Z (n, F), labels y (n), the classes' names, and who made them. */
+typedef struct tsne_points {
+    float *Z;
+    int32_t *y;
+    int64_t n, F;
+    int n_classes;
+    char method[64], dsname[64], cnames[DC_MAX_CLASSES][24];
+    const char *names[DC_MAX_CLASSES];
+} tsne_points;
+
+static void points_free(tsne_points *p) {
+    free(p->Z);
+    free(p->y);
+    p->Z = NULL, p->y = NULL;
+}
+
+/* --embeddings: the given features and labels (-1 = unlabelled). */
+static int points_from_files(const tsne_args *a, tsne_points *p) {
+    dc_npy zn = {0};
+    int ok = 0;
+    if (!et_open_features("tsne", a->zpath, a->ypath, &zn, &p->y)) return 0;
+    p->n = zn.shape[0], p->F = zn.shape[1];
+    p->Z = malloc((size_t)(p->n * p->F) * sizeof *p->Z + 1);
+    if (!p->Z) {
+        dc_tool_fail("tsne", "out of memory");
+        goto done;
+    }
+    memcpy(p->Z, zn.data, (size_t)(p->n * p->F) * sizeof *p->Z);
+    for (int64_t i = 0; i < p->n; i++) {
+        int32_t v = p->y[i];
+        if (v < -1 || v >= DC_MAX_CLASSES) {
+            fprintf(stderr, "dynacl tsne: label %d of row %lld is outside -1..%d\n", v, (long long)i, DC_MAX_CLASSES - 1);
+            goto done;
+        }
+        if (v + 1 > p->n_classes) p->n_classes = v + 1;
+    }
+    for (int c = 0; c < p->n_classes; c++) snprintf(p->cnames[c], sizeof p->cnames[c], "%d", c), p->names[c] = p->cnames[c];
+    if (a->dataset_s) snprintf(p->dsname, sizeof p->dsname, "%s", a->dataset_s);
+    ok = 1;
+done:
+    dc_npy_close(&zn);
+    return ok;
+}
+
+/* --checkpoint with --data: the eval-mode embeddings of the balanced test subset. ds stays
+ * open (the class names point into it). */
+static int points_from_checkpoint(const tsne_args *a, dc_dataset *ds, tsne_points *p) {
+    int64_t pre_seed, subset_seed = a->subset_seed;
+    if (!et_open_data("tsne", a->data, ds)) return 0;
+    et_checkpoint_info(a->ckpt, p->method, sizeof p->method, &pre_seed);
+    if (subset_seed < 0) subset_seed = pre_seed >= 0 ? pre_seed : 42;
+    snprintf(p->dsname, sizeof p->dsname, "%s", ds->name);
+    p->n_classes = ds->frames.n_classes;
+    for (int c = 0; c < p->n_classes; c++) p->names[c] = ds->frames.class_names[c];
+    dc_backend *be = dc_backend_new(a->backend);
+    dc_encoder *enc = NULL;
+    int ok = 0;
+    if (!be) dc_tool_fail("tsne", "opening the backend");
+    else if (et_open_encoder("tsne", a->ckpt, be, ds->frames.D, (uint64_t)subset_seed, &enc)) {
+        ok = dc_balanced_embed(enc, ds, (uint64_t)subset_seed, &p->Z, &p->y, &p->n) == DC_OK;
+        if (!ok) dc_tool_fail("tsne", "embedding the balanced subset");
+        p->F = DC_ENCODER_OUT;
+    }
+    dc_encoder_free(enc);
+    dc_backend_free(be);
+    return ok;
+}
+
+/* At most max_points, a seeded sample kept in the subset's order. */
+static int subsample(tsne_points *p, int64_t max_points, int64_t seed) {
+    if (max_points <= 0 || max_points >= p->n) return 1;
+    int64_t *perm = malloc((size_t)p->n * sizeof *perm);
+    char *keep = calloc((size_t)p->n, 1);
+    if (!perm || !keep) {
+        free(perm), free(keep);
+        return !dc_tool_fail("tsne", "out of memory");
+    }
+    dc_rng rng = dc_rng_init((uint64_t)seed ^ 0x7a5eULL);
+    dc_rng_permutation(&rng, p->n, perm);
+    for (int64_t i = 0; i < max_points; i++) keep[perm[i]] = 1;
+    int64_t m = 0;
+    for (int64_t i = 0; i < p->n; i++)
+        if (keep[i]) {
+            memmove(p->Z + m * p->F, p->Z + i * p->F, (size_t)p->F * sizeof *p->Z);
+            p->y[m++] = p->y[i];
+        }
+    p->n = m;
+    free(perm), free(keep);
+    return 1;
+}
+
+/* The CSV beside the plot unless --csv names one: --out with .csv for its extension. */
+static void csv_path(const tsne_args *a, char *buf, size_t cap) {
+    if (a->csv) {
+        snprintf(buf, cap, "%s", a->csv);
+        return;
+    }
+    snprintf(buf, cap, "%s", a->out);
+    char *dot = strrchr(buf, '.'), *sl = strrchr(buf, '/');
+    if (dot && (!sl || dot > sl)) *dot = '\0';
+    strncat(buf, ".csv", cap - strlen(buf) - 1);
+}
+
+/* t-SNE of the points, then the plot and the CSV. */
+static int embed_and_write(const tsne_args *a, const tsne_points *p) {
+    float *Y = malloc((size_t)(2 * p->n) * sizeof *Y + 1);
+    dc_tsne_opts to = dc_tsne_opts_default();
+    to.perplexity = a->perplexity, to.n_iter = (int)a->iters, to.angle = a->angle, to.seed = (uint64_t)a->seed, to.standardize = !a->raw;
+    double kl = 0, t0 = dc_now();
+    printf("t-SNE of %lld points x %lld features (%s, %s): perplexity %g, %lld iterations, Barnes-Hut angle %g\n",
+           (long long)p->n, (long long)p->F, et_pretty_method(p->method), p->dsname, a->perplexity, (long long)a->iters, a->angle);
+    fflush(stdout);
+    int ok = 0;
+    char ttl[256], csvp[4200];
+    if (!Y || dc_tsne(p->Z, p->n, p->F, &to, Y, &kl) != DC_OK) {
+        dc_tool_fail("tsne", "t-SNE");
+        goto done;
+    }
+    if (a->title) snprintf(ttl, sizeof ttl, "%s", a->title);
+    else snprintf(ttl, sizeof ttl, "%s, %s", et_pretty_method(p->method), p->dsname);
+    csv_path(a, csvp, sizeof csvp);
+    if (!write_csv(csvp, p->method, p->dsname, a->protocol, p->n_classes, p->names, Y, p->y, p->n)) /* first: kept if the figure fails */
+        goto done;
+    if (dc_plot_scatter_file(a->out, Y, p->y, p->n, p->n_classes, p->names, ttl, NULL) != DC_OK) {
+        dc_tool_fail("tsne", "writing the plot");
+        goto done;
+    }
+    printf("KL divergence %.4f after %.1f s; wrote %s and %s\n", kl, dc_now() - t0, a->out, csvp);
+    ok = 1;
+done:
+    free(Y);
+    return ok;
+}
+
 int cmd_tsne(int argc, char **argv) {
-    const char *ckpt = NULL, *data = NULL, *zpath = NULL, *ypath = NULL, *out = NULL, *csv = NULL, *title = NULL;
-    const char *method_s = NULL, *protocol = "authors", *backend = "cpu", *dataset_s = NULL;
-    int64_t seed = 0, subset_seed = -1, iters = 1000, max_points = 0;
-    double perplexity = 30, angle = 0.5;
-    int raw = 0;
+    tsne_args a = {.protocol = "authors", .backend = "cpu", .seed = 0, .subset_seed = -1, .iters = 1000, .perplexity = 30,
+                   .angle = 0.5};
     const dc_opt opts[] = {
-        {"checkpoint", OPT_STR, &ckpt, "encoder checkpoint (.safetensors), or 'random'"},
-        {"data", OPT_STR, &data, "prepared dataset folder, or 'synthetic': its balanced test subset"},
-        {"embeddings", OPT_STR, &zpath, "instead: a float32 .npy (N, F) of features"},
-        {"labels", OPT_STR, &ypath, "with --embeddings: int32/int64 .npy (N) of classes"},
-        {"out", OPT_STR, &out, "output figure: .png, .svg or .pdf"},
-        {"csv", OPT_STR, &csv, "coordinates CSV (default: --out with .csv)"},
-        {"title", OPT_STR, &title, "plot title (default: method and dataset)"},
-        {"method", OPT_STR, &method_s, "method name for the title and CSV (default: from the checkpoint)"},
-        {"dataset", OPT_STR, &dataset_s, "dataset name for the CSV with --embeddings"},
-        {"protocol", OPT_STR, &protocol, "recorded in the CSV (default authors)"},
-        {"seed", OPT_INT, &seed, "t-SNE initialisation seed (default 0)"},
-        {"subset-seed", OPT_INT, &subset_seed, "seed of the balanced-subset draw (default: the run's seed, else 42)"},
-        {"perplexity", OPT_DBL, &perplexity, "perplexity (default 30)"},
-        {"iters", OPT_INT, &iters, "iterations (default 1000)"},
-        {"angle", OPT_DBL, &angle, "Barnes-Hut angle (default 0.5)"},
-        {"max-points", OPT_INT, &max_points, "plot at most this many points (a seeded random sample; 0 = all)"},
-        {"no-standardize", OPT_FLAG, &raw, "skip the per-feature z-score (docs/METHOD.md §7.3 standardises)"},
-        {"backend", OPT_STR, &backend, "backend for the encoder (default cpu)"},
+        {"checkpoint", OPT_STR, &a.ckpt, "encoder checkpoint (.safetensors), or 'random'"},
+        {"data", OPT_STR, &a.data, "prepared dataset folder, or 'synthetic': its balanced test subset"},
+        {"embeddings", OPT_STR, &a.zpath, "instead: a float32 .npy (N, F) of features"},
+        {"labels", OPT_STR, &a.ypath, "with --embeddings: int32/int64 .npy (N) of classes"},
+        {"out", OPT_STR, &a.out, "output figure: .png, .svg or .pdf"},
+        {"csv", OPT_STR, &a.csv, "coordinates CSV (default: --out with .csv)"},
+        {"title", OPT_STR, &a.title, "plot title (default: method and dataset)"},
+        {"method", OPT_STR, &a.method_s, "method name for the title and CSV (default: from the checkpoint)"},
+        {"dataset", OPT_STR, &a.dataset_s, "dataset name for the CSV with --embeddings"},
+        {"protocol", OPT_STR, &a.protocol, "recorded in the CSV (default authors)", NULL, "authors|corrected"},
+        {"seed", OPT_INT, &a.seed, "t-SNE initialisation seed (default 0)", "[0, 9007199254740992]"},
+        {"subset-seed", OPT_INT, &a.subset_seed, "seed of the balanced-subset draw (default: the run's seed, else 42)",
+         "[0, 9007199254740992]"},
+        {"perplexity", OPT_DBL, &a.perplexity, "perplexity (default 30)", "(0, inf)"},
+        {"iters", OPT_INT, &a.iters, "iterations (default 1000)", "[1, 2147483647]"},
+        {"angle", OPT_DBL, &a.angle, "Barnes-Hut angle, 0 = exact (default 0.5)", "[0, 1]"},
+        {"max-points", OPT_INT, &a.max_points, "plot at most this many points (a seeded random sample; 0 = all)", "[0, inf)"},
+        {"no-standardize", OPT_FLAG, &a.raw, "skip the per-feature z-score (docs/METHOD.md §7.3 standardises)"},
+        {"backend", OPT_STR, &a.backend, "backend for the encoder (default cpu)"},
         {0},
     };
     int r = dc_opts_parse("tsne", "(--checkpoint CKPT --data DIR | --embeddings Z.npy --labels y.npy) --out fig.png|.svg|.pdf",
                           opts, argc, argv);
     if (r) return r > 0 ? 0 : 2;
-    if (!out || (!!ckpt + !!zpath) != 1 || (ckpt && !data) || (zpath && !ypath) || iters < 1 || max_points < 0) {
+    if (!a.out || (!!a.ckpt + !!a.zpath) != 1 || (a.ckpt && !a.data) || (a.zpath && (!a.ypath || a.data)) || (a.ckpt && a.ypath)) {
         fprintf(stderr, "dynacl tsne: needs --out and either --checkpoint with --data or --embeddings with --labels\n");
         return 2;
     }
     dc_plot_format fmt;
-    if (dc_plot_format_of(out, &fmt) != DC_OK) { /* before the t-SNE, not after it */
+    if (dc_plot_format_of(a.out, &fmt) != DC_OK) { /* before the t-SNE, not after it */
         fprintf(stderr, "dynacl tsne: --out %s\n", dc_last_error());
         return 2;
     }
-    int rc = 0;
     dc_dataset ds = {0};
-    dc_npy zn = {0}, yn = {0};
-    dc_backend *be = NULL;
-    float *Z = NULL, *Xb = NULL, *Y = NULL;
-    int32_t *y = NULL;
-    int64_t n = 0, F = 0;
-    int n_classes = 0;
-    char method[64] = "embeddings", dsname[64] = "embeddings", cnames[DC_MAX_CLASSES][24];
-    const char *names[DC_MAX_CLASSES];
-    if (zpath) {
-        if (dc_npy_open(zpath, &zn) != DC_OK || dc_npy_open(ypath, &yn) != DC_OK) {
-            rc = dc_tool_fail("tsne", "reading the embeddings");
-            goto done;
-        }
-        if (zn.dtype != DC_NPY_F32 || zn.ndim != 2 || yn.ndim != 1 || yn.shape[0] != zn.shape[0] ||
-            (yn.dtype != DC_NPY_I32 && yn.dtype != DC_NPY_I64)) {
-            fprintf(stderr, "dynacl tsne: --embeddings must be float32 (N, F) and --labels int32/int64 (N)\n");
-            rc = 1;
-            goto done;
-        }
-        n = zn.shape[0], F = zn.shape[1];
-        Z = malloc((size_t)(n * F) * sizeof *Z + 1);
-        y = malloc((size_t)n * sizeof *y + 1);
-        if (!Z || !y) {
-            rc = dc_tool_fail("tsne", "out of memory");
-            goto done;
-        }
-        memcpy(Z, zn.data, (size_t)(n * F) * sizeof *Z);
-        for (int64_t i = 0; i < n; i++) {
-            y[i] = yn.dtype == DC_NPY_I32 ? ((const int32_t *)yn.data)[i] : (int32_t)((const int64_t *)yn.data)[i];
-            if (y[i] < -1 || y[i] >= DC_MAX_CLASSES) {
-                fprintf(stderr, "dynacl tsne: label %d of row %lld is outside -1..%d\n", y[i], (long long)i, DC_MAX_CLASSES - 1);
-                rc = 1;
-                goto done;
-            }
-            if (y[i] + 1 > n_classes) n_classes = y[i] + 1;
-        }
-        for (int c = 0; c < n_classes; c++) snprintf(cnames[c], sizeof cnames[c], "%d", c), names[c] = cnames[c];
-        if (dataset_s) snprintf(dsname, sizeof dsname, "%s", dataset_s);
-    } else {
-        int64_t pre_seed;
-        if (!et_open_data("tsne", data, &ds)) {
-            rc = 1;
-            goto done;
-        }
-        et_checkpoint_info(ckpt, method, sizeof method, &pre_seed);
-        if (subset_seed < 0) subset_seed = pre_seed >= 0 ? pre_seed : 42;
-        snprintf(dsname, sizeof dsname, "%s", ds.name);
-        n_classes = ds.frames.n_classes;
-        for (int c = 0; c < n_classes; c++) names[c] = ds.frames.class_names[c];
-        dc_encoder *enc = NULL;
-        be = dc_backend_new(backend);
-        if (!be) {
-            rc = dc_tool_fail("tsne", "opening the backend");
-            goto done;
-        }
-        if (!et_open_encoder("tsne", ckpt, be, ds.frames.D, (uint64_t)subset_seed, &enc)) {
-            rc = 1;
-            goto done;
-        }
-        dc_status st = dc_balanced_embed(enc, &ds, (uint64_t)subset_seed, &Z, &y, &n);
-        dc_encoder_free(enc);
-        if (st != DC_OK) {
-            rc = dc_tool_fail("tsne", "embedding the balanced subset");
-            goto done;
-        }
-        F = DC_ENCODER_OUT;
-    }
-    if (method_s) snprintf(method, sizeof method, "%s", method_s);
-    if (max_points > 0 && max_points < n) { /* a seeded sample, kept in subset order */
-        int64_t *perm = malloc((size_t)n * sizeof *perm);
-        char *keep = calloc((size_t)n, 1);
-        if (!perm || !keep) {
-            free(perm), free(keep);
-            rc = dc_tool_fail("tsne", "out of memory");
-            goto done;
-        }
-        dc_rng rng = dc_rng_init((uint64_t)seed ^ 0x7a5eULL);
-        dc_rng_permutation(&rng, n, perm);
-        for (int64_t i = 0; i < max_points; i++) keep[perm[i]] = 1;
-        int64_t m = 0;
-        for (int64_t i = 0; i < n; i++)
-            if (keep[i]) {
-                memmove(Z + m * F, Z + i * F, (size_t)F * sizeof *Z);
-                y[m++] = y[i];
-            }
-        n = m;
-        free(perm), free(keep);
-    }
-    Y = malloc((size_t)(2 * n) * sizeof *Y + 1);
-    dc_tsne_opts to = dc_tsne_opts_default();
-    to.perplexity = perplexity, to.n_iter = (int)iters, to.angle = angle, to.seed = (uint64_t)seed, to.standardize = !raw;
-    double kl = 0, t0 = dc_now();
-    printf("t-SNE of %lld points x %lld features (%s, %s): perplexity %g, %lld iterations, Barnes-Hut angle %g\n",
-           (long long)n, (long long)F, et_pretty_method(method), dsname, perplexity, (long long)iters, angle);
-    fflush(stdout);
-    if (!Y || dc_tsne(Z, n, F, &to, Y, &kl) != DC_OK) {
-        rc = dc_tool_fail("tsne", "t-SNE");
-        goto done;
-    }
-    char ttl[256], csvp[4200];
-    if (title) snprintf(ttl, sizeof ttl, "%s", title);
-    else snprintf(ttl, sizeof ttl, "%s, %s", et_pretty_method(method), dsname);
-    if (csv) snprintf(csvp, sizeof csvp, "%s", csv);
-    else {
-        snprintf(csvp, sizeof csvp, "%s", out);
-        char *dot = strrchr(csvp, '.'), *sl = strrchr(csvp, '/');
-        if (dot && (!sl || dot > sl)) *dot = '\0';
-        strncat(csvp, ".csv", sizeof csvp - strlen(csvp) - 1);
-    }
-    if (!write_csv(csvp, method, dsname, protocol, n_classes, names, Y, y, n)) { /* first: kept if the figure fails */
-        rc = 1;
-        goto done;
-    }
-    if (dc_plot_scatter_file(out, Y, y, n, n_classes, names, ttl, NULL) != DC_OK) {
-        rc = dc_tool_fail("tsne", "writing the plot");
-        goto done;
-    }
-    printf("KL divergence %.4f after %.1f s; wrote %s and %s\n", kl, dc_now() - t0, out, csvp);
-done:
-    free(Z), free(Xb), free(Y), free(y);
-    dc_npy_close(&zn);
-    dc_npy_close(&yn);
+    tsne_points p = {.method = "embeddings", .dsname = "embeddings"};
+    int ok = a.zpath ? points_from_files(&a, &p) : points_from_checkpoint(&a, &ds, &p);
+    if (ok && a.method_s) snprintf(p.method, sizeof p.method, "%s", a.method_s);
+    ok = ok && subsample(&p, a.max_points, a.seed) && embed_and_write(&a, &p);
+    points_free(&p);
     dc_dataset_close(&ds);
-    dc_backend_free(be);
-    return rc;
+    return ok ? 0 : 1;
 }

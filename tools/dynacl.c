@@ -11,7 +11,9 @@ static const dc_command g_commands[] = {
     {"backends", "list backends and devices, and why a backend has none", cmd_backends},
     {"fetch-data", "download a public dataset (harth, afdb, sleep-edf), resumable, SHA-256 checked", cmd_fetch},
     {"prepare", "turn raw dataset files into a prepared dataset folder (.npy + meta.json)", cmd_prepare},
-    {"pretrain", "pretrain DynaCL, DynaCL-M or an ablation (default: the embedded synthetic dataset)", cmd_pretrain},
+    {"pretrain", "pretrain DynaCL, DynaCL-M, an ablation or a baseline (default: the embedded synthetic dataset)", cmd_pretrain},
+    {"run-status", "what a run folder holds: none, started, resumable or complete, and its latest checkpoint",
+     cmd_run_status},
     {"embed", "encoder outputs of a checkpoint (eval mode) as .npy", cmd_embed},
     {"loss", "the pretext loss of a checkpoint on a split (eval mode)", cmd_loss},
     {"linear-eval", "linear evaluation of a frozen encoder (accuracy, F1, precision, recall; docs/METHOD.md §7.1)",
@@ -24,6 +26,8 @@ static const dc_command g_commands[] = {
     {"report", "the paper's Tables 2, 3 and 5 from runs, as Markdown and CSV", cmd_report},
     {"demo", "the main job: pretrain DynaCL, evaluate, print the table, write the plot", cmd_demo},
     {"bench", "time training steps per backend and shape", cmd_bench},
+    {"conformance", "decide whether a backend is correct: every op and whole runs against the reference",
+     cmd_conformance},
 };
 #define N_COMMANDS ((int)(sizeof g_commands / sizeof g_commands[0]))
 

@@ -6,8 +6,10 @@
 
 #include "dc/dc_atomic.h"
 #include "dc/dc_safetensors.h"
+#include "dc/dc_finite.h"
 #include "eval_tools.h"
 #include "tool_common.h"
+#include "train/dc_run.h"
 
 int et_open_data(const char *cmd, const char *data, dc_dataset *ds) {
     dc_status st = (!data || !strcmp(data, "synthetic")) ? dc_dataset_synthetic(NULL, ds) : dc_dataset_open(data, ds);
@@ -56,48 +58,30 @@ int et_open_encoder(const char *cmd, const char *ckpt, dc_backend *be, int64_t D
     return 1;
 }
 
-static int read_config(const char *dir, char *method, size_t cap, int64_t *seed) {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/config.json", dir);
-    FILE *f = fopen(p, "rb");
-    if (!f) return 0;
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *o = cJSON_Parse(buf);
-    if (!o) return 0;
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "model"), *s = cJSON_GetObjectItemCaseSensitive(o, "seed");
-    if (cJSON_IsString(m) && !method[0]) snprintf(method, cap, "%s", m->valuestring);
-    if (cJSON_IsNumber(s) && *seed < 0) *seed = (int64_t)s->valuedouble;
-    cJSON_Delete(o);
-    return 1;
+int et_open_features(const char *cmd, const char *zpath, const char *ypath, dc_npy *z, int32_t **y) {
+    dc_npy yn = {0};
+    *y = NULL;
+    memset(z, 0, sizeof *z);
+    if (dc_npy_open(zpath, z) != DC_OK || dc_npy_open(ypath, &yn) != DC_OK) {
+        dc_tool_fail(cmd, "reading the embeddings");
+    } else if (z->dtype != DC_NPY_F32 || z->ndim != 2 || yn.ndim != 1 || yn.shape[0] != z->shape[0] ||
+               (yn.dtype != DC_NPY_I32 && yn.dtype != DC_NPY_I64)) {
+        fprintf(stderr, "dynacl %s: --embeddings must be float32 (N, F) and --labels int32/int64 (N)\n", cmd);
+    } else if (dc_check_finite(z->data, 4, z->ndim, z->shape, zpath) != DC_OK) {
+        dc_tool_fail(cmd, "reading the embeddings (NaN and Inf are refused)");
+    } else if (!(*y = malloc((size_t)z->shape[0] * sizeof **y + 1))) {
+        dc_tool_fail(cmd, "out of memory");
+    } else {
+        for (int64_t i = 0; i < z->shape[0]; i++)
+            (*y)[i] = yn.dtype == DC_NPY_I32 ? ((const int32_t *)yn.data)[i] : (int32_t)((const int64_t *)yn.data)[i];
+    }
+    dc_npy_close(&yn);
+    if (!*y) dc_npy_close(z);
+    return *y != NULL;
 }
 
 void et_checkpoint_info(const char *ckpt, char *method, size_t cap, int64_t *seed) {
-    method[0] = '\0';
-    *seed = -1;
-    if (!strcmp(ckpt, "random")) {
-        snprintf(method, cap, "random");
-        return;
-    }
-    dc_st_file *f;
-    if (dc_st_open(ckpt, &f) == DC_OK) {
-        const char *m = dc_st_meta(f, "model");
-        if (m) snprintf(method, cap, "%s", m);
-        dc_st_close(f);
-    }
-    dc_clear_error();
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", ckpt);
-    for (int up = 0; up < 2; up++) { /* RUN/model.safetensors, RUN/checkpoints/step_*.safetensors */
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = '\0';
-        else snprintf(dir, sizeof dir, ".");
-        if (read_config(dir, method, cap, seed)) break;
-        if (!slash) break;
-    }
-    if (!method[0]) snprintf(method, cap, "dynacl");
+    dc_run_checkpoint_method(ckpt, method, cap, seed);
 }
 
 int et_parse_seeds(const char *cmd, const char *list, int64_t *out, int max) {
@@ -138,14 +122,23 @@ int et_write_text(const char *cmd, const char *path, const char *text) {
     return 1;
 }
 
+/* The rows of the paper's tables and Figure 3, in its order: Random Init., the baselines,
+ * DynaCL and its variants. */
+static const char *const k_paper_order[] = {"random", "cost", "cpc", "tnc", "infots", "ts2vec",
+                                            "dynacl", "dynacl-m", "mpxent-mse", "mpxent-margin", NULL};
+
+const char *const *et_paper_order(void) { return k_paper_order; }
+
+int et_method_rank(const char *m) {
+    int i = 0;
+    while (k_paper_order[i] && strcmp(m, k_paper_order[i])) i++;
+    return i;
+}
+
 const char *et_pretty_method(const char *m) {
-    static const char *const names[][2] = {{"random", "Random Init."}, {"cost", "CoST"},         {"cpc", "CPC"},
-                                           {"tnc", "TNC"},             {"infots", "InfoTS"},     {"ts2vec", "TS2Vec"},
-                                           {"dynacl", "DynaCL"},       {"dynacl-m", "DynaCL-M"}, {"mpxent-mse", "MP-Xent + MSE"},
-                                           {"mpxent-margin", "MP-Xent + margin"}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(m, names[i][0])) return names[i][1];
-    return m;
+    if (!strcmp(m, "random")) return "Random Init."; /* the untrained encoder: a row of the tables, not a method */
+    const char *shown = dc_model_display_name(m);
+    return shown ? shown : m;
 }
 
 const char *et_pretty_dataset(const char *d) {

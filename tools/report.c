@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "eval_tools.h"
 #include "report.h"
+#include "train/dc_run.h"
 
 /* ---- the paper's numbers (docs/METHOD.md §8; the ablations' from Table 4) -------------------------- */
 
@@ -259,8 +261,7 @@ static dc_status add_run_dir(dc_report *r, const char *dir, int *added) {
     char p[4200];
     int had_cluster = 0;
     dc_status st = DC_OK;
-    snprintf(p, sizeof p, "%s/config.json", dir);
-    if (exists(p)) {
+    if (exists(dc_run_path(dir, DC_RUN_CONFIG, p, sizeof p))) {
         char *txt = slurp(p);
         cJSON *cfg = txt ? cJSON_Parse(txt) : NULL;
         free(txt);
@@ -271,8 +272,7 @@ static dc_status add_run_dir(dc_report *r, const char *dir, int *added) {
         dc_report_entry *e = st == DC_OK ? dc_report_entry_get(r, method, ds) : NULL;
         if (st == DC_OK && !e) st = dc_last_status();
         cJSON_Delete(cfg);
-        snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
-        FILE *f = st == DC_OK ? fopen(p, "r") : NULL;
+        FILE *f = st == DC_OK ? fopen(dc_run_path(dir, DC_RUN_METRICS, p, sizeof p), "r") : NULL;
         if (f) { /* best-J validation (docs/METHOD.md §7.2) and the run's wall time */
             char line[8192];
             double wall = NAN;
@@ -370,23 +370,6 @@ static char *sb_take(sbuf *b) {
     return b->s;
 }
 
-static const char *const k_order[] = {"random", "cost", "cpc", "tnc", "infots", "ts2vec",
-                                      "dynacl", "dynacl-m", "mpxent-mse", "mpxent-margin"};
-static const char *const k_pretty[] = {"Random Init.", "CoST", "CPC", "TNC", "InfoTS", "TS2Vec",
-                                       "DynaCL", "DynaCL-M", "MP-Xent + MSE", "MP-Xent + margin"};
-#define N_ORDER ((int)(sizeof k_order / sizeof k_order[0]))
-
-static int method_rank(const char *m) {
-    for (int i = 0; i < N_ORDER; i++)
-        if (!strcmp(m, k_order[i])) return i;
-    return N_ORDER;
-}
-
-static const char *pretty_method(const char *m) {
-    int i = method_rank(m);
-    return i < N_ORDER ? k_pretty[i] : m;
-}
-
 static const char *pretty_dataset(const char *d) {
     return !strcmp(d, "harth") ? "HARTH" : !strcmp(d, "sleepeeg") ? "SleepEEG" : !strcmp(d, "ecg") ? "ECG" : d;
 }
@@ -404,7 +387,7 @@ static void axes(const dc_report *r, const char **meth, int *nm, const char **ds
     }
     for (int a = 1; a < *nm; a++) /* insertion sorts */
         for (int b = a; b > 0; b--) {
-            int ra = method_rank(meth[b - 1]), rb = method_rank(meth[b]);
+            int ra = et_method_rank(meth[b - 1]), rb = et_method_rank(meth[b]);
             if (ra < rb || (ra == rb && strcmp(meth[b - 1], meth[b]) <= 0)) break;
             const char *t = meth[b];
             meth[b] = meth[b - 1], meth[b - 1] = t;
@@ -474,7 +457,7 @@ static void md_table(sbuf *b, const dc_report *r, int table, const char *title, 
                 }
             }
         }
-        if (any) sb_printf(b, "| %s |%s %d |\n", pretty_method(meth[m]), line, seeds);
+        if (any) sb_printf(b, "| %s |%s %d |\n", et_pretty_method(meth[m]), line, seeds);
     }
     sb_printf(b, "\n");
 }

@@ -41,8 +41,10 @@ run() {
 # A value of the run's config.json as cJSON prints it ("key":<TAB>value), quotes removed.
 config_value() { sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$1/config.json" | head -n 1; }
 
-# The trainer writes state.safetensors last, after model.safetensors, when a run ends.
-pretrain_complete() { [ -f "$1/model.safetensors" ] && [ -f "$1/state.safetensors" ]; }
+# What a run folder holds, as the trainer's run-folder API sees it: `dynacl run-status` prints
+# one line "STAGE: ..." with STAGE none, started (no checkpoint yet), resumable or complete.
+run_status() { "$BIN" run-status "$1"; }
+pretrain_complete() { local s; s=$(run_status "$1") && [ "${s%%:*}" = complete ]; }
 
 # An output is done when it exists and, for a pretrained run, is not older than the model.
 done_after() { [ -s "$1" ] && { [ "$M" = random ] || [ ! "$R/model.safetensors" -nt "$1" ]; }; }
@@ -78,17 +80,23 @@ check_config() {
 }
 
 pretrain() {
-    if [ -f "$R/config.json" ]; then check_config || return 1; fi
-    if pretrain_complete "$R"; then
-        say "pretrain: complete, skipped"
-    elif [ -f "$R/checkpoints/latest" ]; then
-        say "pretrain: resumed from checkpoints/$(cat "$R/checkpoints/latest")"
-        run pretrain --resume "$R"
-    else   # a new folder, or one killed before its first checkpoint: start it (again)
-        say "pretrain: started"
-        run pretrain --model "$M" --data "$DATA" --seed "$S" --epochs "$EPOCHS" --protocol "$P" \
-            --backend "$BACKEND" --save-every "$SAVE_EVERY" --out "$R" --force
-    fi
+    local status latest
+    status=$(run_status "$R") || return 1
+    if [ "${status%%:*}" != none ]; then check_config || return 1; fi
+    case ${status%%:*} in
+        complete) say "pretrain: complete, skipped" ;;
+        resumable)   # "... latest RUN/checkpoints/step_N.safetensors; ..."
+            latest=${status##* latest }
+            say "pretrain: resumed from checkpoints/$(basename "${latest%%;*}" .safetensors)"
+            run pretrain --resume "$R" ;;
+        started)   # stopped before its first checkpoint: --resume starts it from the beginning
+            say "pretrain: started again, no checkpoint yet"
+            run pretrain --resume "$R" ;;
+        *)
+            say "pretrain: started"
+            run pretrain --model "$M" --data "$DATA" --seed "$S" --epochs "$EPOCHS" --protocol "$P" \
+                --backend "$BACKEND" --save-every "$SAVE_EVERY" --out "$R" --force ;;
+    esac
 }
 
 evaluate() {   # embedding, linear evaluation, clustering, t-SNE of one run (or of Random Init.)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "run_curves.h"
+#include "train/dc_run.h"
 
 typedef struct row {
     double key;      /* step or epoch */
@@ -41,7 +42,7 @@ static int by_key(const void *a, const void *b) {
 /* Sort by key and keep the last row of each key; then copy the keys and up to three value
  * columns into fresh arrays (NULL out-pointers are skipped). */
 static dc_status table_take(table *t, double **key, double **v0, double **v1, double **v2, int64_t *n) {
-    qsort(t->r, (size_t)t->n, sizeof *t->r, by_key);
+    if (t->n > 1) qsort(t->r, (size_t)t->n, sizeof *t->r, by_key); /* an empty table has no array (UBSan) */
     int64_t m = 0;
     for (int64_t i = 0; i < t->n; i++) {
         if (m > 0 && t->r[m - 1].key == t->r[i].key) m--;
@@ -63,28 +64,13 @@ static double num(const cJSON *o, const char *k) {
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-static void copy_str(const cJSON *o, const char *k, char *dst, size_t cap) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (cJSON_IsString(v) && v->valuestring) snprintf(dst, cap, "%s", v->valuestring);
-}
-
-static void read_config(const char *dir, run_curves *c) {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/config.json", dir);
-    FILE *f = fopen(p, "rb");
-    if (!f) return;
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *o = cJSON_Parse(buf);
-    if (!o) return; /* the names only title the figure */
-    copy_str(o, "model", c->model, sizeof c->model);
-    copy_str(o, "dataset", c->dataset, sizeof c->dataset);
-    copy_str(o, "protocol", c->protocol, sizeof c->protocol);
-    double s = num(o, "seed");
-    if (isfinite(s) && s >= 0) c->seed = (long long)s;
-    cJSON_Delete(o);
+static void read_config(const char *dir, run_curves *c) { /* the names only title the figure */
+    dc_run_names rn;
+    if (!dc_run_names_read(dir, &rn)) return;
+    snprintf(c->model, sizeof c->model, "%s", rn.model);
+    snprintf(c->dataset, sizeof c->dataset, "%s", rn.dataset);
+    snprintf(c->protocol, sizeof c->protocol, "%s", rn.protocol);
+    c->seed = rn.seed;
 }
 
 /* One parsed record into the tables. */
@@ -106,9 +92,8 @@ dc_status run_curves_read(const char *run_dir, run_curves *c) {
     if (!run_dir || !c) return dc_fail(DC_ERR_ARG, "plot: NULL argument");
     memset(c, 0, sizeof *c);
     c->seed = -1;
-    char p[4200];
-    snprintf(p, sizeof p, "%s/metrics.jsonl", run_dir);
-    FILE *f = fopen(p, "rb");
+    char p[DC_RUN_PATH_MAX];
+    FILE *f = fopen(dc_run_path(run_dir, DC_RUN_METRICS, p, sizeof p), "rb");
     if (!f) return dc_fail(DC_ERR_IO, "%s: cannot open (is %s a run folder of `dynacl pretrain`?)", p, run_dir);
     table t[4] = {{0}}; /* steps, epochs, validations, J */
     char *line = NULL;

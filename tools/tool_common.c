@@ -8,6 +8,7 @@
 
 #include "dc/dc.h"
 #include "tool_common.h"
+#include "train/dc_options.h"
 
 double dc_now(void) {
     struct timespec ts;
@@ -23,6 +24,10 @@ int dc_tool_fail(const char *cmd, const char *what) {
 void dc_opts_help(FILE *f, const char *cmd, const char *synopsis, const dc_opt *opts) {
     fprintf(f, "usage: dynacl %s %s\n\noptions:\n", cmd, synopsis);
     for (const dc_opt *o = opts; o->name; o++) {
+        if (o->kind == OPT_SECTION) {
+            fprintf(f, "\n%s:\n", o->help);
+            continue;
+        }
         char left[64];
         const char *arg = o->kind == OPT_FLAG ? "" : o->kind == OPT_STR ? " STR" : o->kind == OPT_INT ? " N" : " X";
         snprintf(left, sizeof left, "--%s%s", o->name, arg);
@@ -35,9 +40,38 @@ int dc_opts_parse(const char *cmd, const char *synopsis, const dc_opt *opts, int
     return dc_opts_parse_pos(cmd, synopsis, opts, argc, argv, NULL, NULL);
 }
 
+int dc_opt_choice_ok(const char *cmd, const dc_opt *o, const char *val) {
+    if (!o->choices) return 1;
+    size_t n = strlen(val);
+    for (const char *p = o->choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !strncmp(p, val, n)) return 1;
+        p += len + (bar != NULL);
+    }
+    char list[256] = "";
+    size_t k = 0;
+    for (const char *c = o->choices; *c && k + 3 < sizeof list; c++) {
+        if (*c == '|') list[k++] = ',', list[k++] = ' ';
+        else list[k++] = *c;
+    }
+    list[k] = '\0';
+    fprintf(stderr, "dynacl %s: --%s must be one of %s, got '%s'\n", cmd, o->name, list, val);
+    return 0;
+}
+
 int dc_opts_parse_pos(const char *cmd, const char *synopsis, const dc_opt *opts, int argc, char **argv,
                       const char **pos, int *n_pos) {
     if (n_pos) *n_pos = 0;
+    for (const dc_opt *o = opts; o->name; o++) { /* a bug in dynacl, not in the command line: */
+        int twice = 0; /* every number states what it accepts, and no two options share a name */
+        for (const dc_opt *k = o + 1; k->name && o->kind != OPT_SECTION; k++) twice |= k->kind != OPT_SECTION && !strcmp(k->name, o->name);
+        if (((o->kind == OPT_INT || o->kind == OPT_DBL) && !o->range) || twice) {
+            fprintf(stderr, "dynacl %s: option --%s %s (a bug in dynacl)\n", cmd, o->name,
+                    twice ? "is declared twice" : "declares no range of values");
+            return -1;
+        }
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -56,11 +90,12 @@ int dc_opts_parse_pos(const char *cmd, const char *synopsis, const dc_opt *opts,
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const dc_opt *o = NULL;
         for (const dc_opt *k = opts; k->name; k++)
-            if (strlen(k->name) == len && !strncmp(k->name, name, len)) o = k;
+            if (k->kind != OPT_SECTION && strlen(k->name) == len && !strncmp(k->name, name, len)) o = k;
         if (!o) {
             fprintf(stderr, "dynacl %s: unknown option '--%.*s' (see --help)\n", cmd, (int)len, name);
             return -1;
         }
+        if (o->seen) *o->seen = 1;
         if (o->kind == OPT_FLAG) {
             if (eq) {
                 fprintf(stderr, "dynacl %s: option --%s takes no value\n", cmd, o->name);
@@ -76,19 +111,36 @@ int dc_opts_parse_pos(const char *cmd, const char *synopsis, const dc_opt *opts,
         }
         char *end = NULL;
         errno = 0;
+        char what[80];
+        snprintf(what, sizeof what, "--%s", o->name);
         if (o->kind == OPT_STR) {
+            if (!dc_opt_choice_ok(cmd, o, val)) return -1;
             *(const char **)o->dst = val;
         } else if (o->kind == OPT_INT) {
             long long v = strtoll(val, &end, 10);
             if (errno || end == val || *end) {
-                fprintf(stderr, "dynacl %s: --%s expects an integer, got '%s'\n", cmd, o->name, val);
+                char acc[96];
+                fprintf(stderr, "dynacl %s: --%s must be %s, got '%s'\n", cmd, o->name, dc_range_describe(o->range, 1, acc, sizeof acc),
+                        val);
+                return -1;
+            }
+            if (dc_range_check(what, o->range, 1, (double)v) != DC_OK) {
+                fprintf(stderr, "dynacl %s: %s\n", cmd, dc_last_error());
+                dc_clear_error();
                 return -1;
             }
             *(int64_t *)o->dst = v;
         } else {
             double v = strtod(val, &end);
             if (errno || end == val || *end || !isfinite(v)) {
-                fprintf(stderr, "dynacl %s: --%s expects a number, got '%s'\n", cmd, o->name, val);
+                char acc[96];
+                fprintf(stderr, "dynacl %s: --%s must be %s, got '%s'\n", cmd, o->name, dc_range_describe(o->range, 0, acc, sizeof acc),
+                        val);
+                return -1;
+            }
+            if (dc_range_check(what, o->range, 0, v) != DC_OK) {
+                fprintf(stderr, "dynacl %s: %s\n", cmd, dc_last_error());
+                dc_clear_error();
                 return -1;
             }
             *(double *)o->dst = v;

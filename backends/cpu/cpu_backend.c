@@ -1,9 +1,7 @@
-/* cpu_backend.c: the CPU backends' vtables, memory and state.
- *
- *   "cpu"      the reference backend with its faster kernels (blocked GEMM, a symmetric
- *              MP-Xent), OpenMP-parallel;
- *   "cpu-ref"  the same backend with the naive, obviously-correct kernels for GEMM and
- *              MP-Xent. The parity suite compares every backend (cpu included) with it.
+/* cpu_backend.c: the "cpu" backend's vtable, memory and state (an FFT plan cache).
+ * Kernels: OpenMP-parallel, blocked GEMM, a symmetric MP-Xent (cpu_<family>.c). Not here:
+ * the independent reference "cpu-ref" (backends/cpu_ref/), against which the conformance
+ * suite checks this backend like any other.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -21,12 +19,9 @@
 #define FFT_CACHE 16
 
 struct cpu_state {
-    int naive;
     pthread_mutex_t lock;
     cpu_fft_plan *plans[FFT_CACHE];
 };
-
-int cpu_is_naive(const dc_backend *be) { return ((const cpu_state *)be->impl)->naive; }
 
 cpu_view4 cpu_view4_of(const dc_tensor *t) {
     cpu_view4 v;
@@ -53,22 +48,13 @@ static dc_status cpu_device_desc(int device, char *buf, size_t cap) {
     return DC_OK;
 }
 
-static dc_status cpu_ref_device_desc(int device, char *buf, size_t cap) {
-    snprintf(buf, cap, "host CPU, naive reference kernels");
-    return DC_OK;
-}
-
-static dc_status init_common(dc_backend *be, int naive) {
+static dc_status cpu_init(dc_backend *be, int device) {
     cpu_state *s = calloc(1, sizeof *s);
     if (!s) return dc_fail(DC_ERR_OOM, "cpu: out of host memory");
-    s->naive = naive;
     pthread_mutex_init(&s->lock, NULL);
     be->impl = s;
     return DC_OK;
 }
-
-static dc_status cpu_init(dc_backend *be, int device) { return init_common(be, 0); }
-static dc_status cpu_ref_init(dc_backend *be, int device) { return init_common(be, 1); }
 
 static void cpu_shutdown(dc_backend *be) {
     cpu_state *s = be->impl;
@@ -161,20 +147,6 @@ static void cpu_timer_free(dc_backend *be, void *mark) {
     if (sizeof(void *) < sizeof(uint64_t)) free(mark);
 }
 
-#define CPU_COMMON_KERNELS                                                                                   \
-    [DC_OP_COPY] = cpu_copy, [DC_OP_FILL] = cpu_fill, [DC_OP_ADD] = cpu_binary, [DC_OP_SUB] = cpu_binary,    \
-    [DC_OP_MUL] = cpu_binary, [DC_OP_DIV] = cpu_binary, [DC_OP_SCALE] = cpu_scale,                           \
-    [DC_OP_MASKED_FILL] = cpu_masked_fill, [DC_OP_RELU] = cpu_unary, [DC_OP_SIGMOID] = cpu_unary,            \
-    [DC_OP_TANH] = cpu_unary, [DC_OP_EXP] = cpu_unary, [DC_OP_LOG] = cpu_unary, [DC_OP_SQRT] = cpu_unary,    \
-    [DC_OP_ATAN2] = cpu_binary, [DC_OP_BCE_LOGITS] = cpu_bce_logits, [DC_OP_GATHER] = cpu_gather,            \
-    [DC_OP_GATHER_BACK] = cpu_gather_back, [DC_OP_IRFFT] = cpu_irfft,                                          \
-    [DC_OP_ACT_BACK] = cpu_act_back, [DC_OP_SUM] = cpu_sum, [DC_OP_BATCHNORM] = cpu_batchnorm,              \
-    [DC_OP_BATCHNORM_BACK] = cpu_batchnorm_back, [DC_OP_L2NORM] = cpu_l2norm,                                \
-    [DC_OP_L2NORM_BACK] = cpu_l2norm_back, [DC_OP_LOG_SOFTMAX] = cpu_log_softmax,                            \
-    [DC_OP_LOG_SOFTMAX_BACK] = cpu_log_softmax_back, [DC_OP_CROSS_ENTROPY] = cpu_cross_entropy,              \
-    [DC_OP_MSE] = cpu_mse, [DC_OP_MAXPOOL1D] = cpu_maxpool1d, [DC_OP_MAXPOOL1D_BACK] = cpu_maxpool1d_back,   \
-    [DC_OP_RFFT] = cpu_rfft, [DC_OP_RNG] = cpu_rng, [DC_OP_ADAMW] = cpu_adamw
-
 static const dc_backend_vtbl cpu_vtbl = {
     .abi_version = DC_BACKEND_ABI,
     .name = "cpu",
@@ -190,27 +162,25 @@ static const dc_backend_vtbl cpu_vtbl = {
     .timer_mark = cpu_timer_mark,
     .timer_elapsed = cpu_timer_elapsed,
     .timer_free = cpu_timer_free,
-    .kernels = {CPU_COMMON_KERNELS, [DC_OP_MATMUL] = cpu_matmul_fast, [DC_OP_MPXENT] = cpu_mpxent_fast,
-                [DC_OP_LINEAR_BN] = cpu_linear_bn, [DC_OP_LINEAR_BN_BACK] = cpu_linear_bn_back, [DC_OP_MARGIN] = cpu_margin},
-};
-
-static const dc_backend_vtbl cpu_ref_vtbl = {
-    .abi_version = DC_BACKEND_ABI,
-    .name = "cpu-ref",
-    .device_count = cpu_device_count,
-    .device_desc = cpu_ref_device_desc,
-    .init = cpu_ref_init,
-    .shutdown = cpu_shutdown,
-    .buf_alloc = cpu_buf_alloc,
-    .buf_free = cpu_buf_free,
-    .upload = cpu_upload,
-    .download = cpu_download,
-    .supports_f64 = 1,
-    .timer_mark = cpu_timer_mark,
-    .timer_elapsed = cpu_timer_elapsed,
-    .timer_free = cpu_timer_free,
-    .kernels = {CPU_COMMON_KERNELS, [DC_OP_MATMUL] = cpu_matmul_ref, [DC_OP_MPXENT] = cpu_mpxent_ref},
+    /* OpenMP loops split rows statically and every sum runs in a fixed order: the same
+     * calls with the same thread count give the same bits */
+    .deterministic = 1,
+    .kernels =
+        {
+            [DC_OP_COPY] = cpu_copy, [DC_OP_FILL] = cpu_fill, [DC_OP_ADD] = cpu_binary, [DC_OP_SUB] = cpu_binary,
+            [DC_OP_MUL] = cpu_binary, [DC_OP_DIV] = cpu_binary, [DC_OP_SCALE] = cpu_scale,
+            [DC_OP_MASKED_FILL] = cpu_masked_fill, [DC_OP_RELU] = cpu_unary, [DC_OP_SIGMOID] = cpu_unary,
+            [DC_OP_TANH] = cpu_unary, [DC_OP_EXP] = cpu_unary, [DC_OP_LOG] = cpu_unary, [DC_OP_SQRT] = cpu_unary,
+            [DC_OP_ATAN2] = cpu_binary, [DC_OP_BCE_LOGITS] = cpu_bce_logits, [DC_OP_GATHER] = cpu_gather,
+            [DC_OP_GATHER_BACK] = cpu_gather_back, [DC_OP_IRFFT] = cpu_irfft, [DC_OP_ACT_BACK] = cpu_act_back,
+            [DC_OP_SUM] = cpu_sum, [DC_OP_BATCHNORM] = cpu_batchnorm, [DC_OP_BATCHNORM_BACK] = cpu_batchnorm_back,
+            [DC_OP_L2NORM] = cpu_l2norm, [DC_OP_L2NORM_BACK] = cpu_l2norm_back,
+            [DC_OP_LOG_SOFTMAX] = cpu_log_softmax, [DC_OP_LOG_SOFTMAX_BACK] = cpu_log_softmax_back,
+            [DC_OP_CROSS_ENTROPY] = cpu_cross_entropy, [DC_OP_MSE] = cpu_mse, [DC_OP_MAXPOOL1D] = cpu_maxpool1d,
+            [DC_OP_MAXPOOL1D_BACK] = cpu_maxpool1d_back, [DC_OP_RFFT] = cpu_rfft, [DC_OP_RNG] = cpu_rng,
+            [DC_OP_ADAMW] = cpu_adamw, [DC_OP_MATMUL] = cpu_matmul, [DC_OP_MPXENT] = cpu_mpxent,
+            [DC_OP_LINEAR_BN] = cpu_linear_bn, [DC_OP_LINEAR_BN_BACK] = cpu_linear_bn_back, [DC_OP_MARGIN] = cpu_margin,
+        },
 };
 
 const dc_backend_vtbl *dc_backend_cpu_vtbl(void) { return &cpu_vtbl; }
-const dc_backend_vtbl *dc_backend_cpu_ref_vtbl(void) { return &cpu_ref_vtbl; }

@@ -1,4 +1,4 @@
-/* cpu_kernels.h: kernels of the CPU backends ("cpu" and the naive "cpu-ref").
+/* cpu_kernels.h: kernels of the "cpu" backend (the reference "cpu-ref" is backends/cpu_ref/).
  * Every kernel follows the contract documented in core/include/dc/dc_backend_impl.h and
  * supports f32 and f64. Long sums accumulate in double.
  */
@@ -7,9 +7,8 @@
 
 #include "dc/dc_backend_impl.h"
 
-/* Backend state: which flavour, and a cache of FFT plans. */
+/* Backend state: a cache of FFT plans. */
 typedef struct cpu_state cpu_state;
-int cpu_is_naive(const dc_backend *be);
 
 #define CPU_PTR(t) ((void *)((char *)(t)->buf->ptr + (t)->offset))
 
@@ -45,8 +44,7 @@ dc_status cpu_masked_fill(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_unary(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_act_back(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_sum(dc_backend *be, const dc_kernel_args *a);
-dc_status cpu_matmul_ref(dc_backend *be, const dc_kernel_args *a);
-dc_status cpu_matmul_fast(dc_backend *be, const dc_kernel_args *a);
+dc_status cpu_matmul(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_batchnorm(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_batchnorm_back(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_linear_bn(dc_backend *be, const dc_kernel_args *a);
@@ -57,8 +55,7 @@ dc_status cpu_log_softmax(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_log_softmax_back(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_cross_entropy(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_mse(dc_backend *be, const dc_kernel_args *a);
-dc_status cpu_mpxent_ref(dc_backend *be, const dc_kernel_args *a);
-dc_status cpu_mpxent_fast(dc_backend *be, const dc_kernel_args *a);
+dc_status cpu_mpxent(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_margin(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_maxpool1d(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_maxpool1d_back(dc_backend *be, const dc_kernel_args *a);
@@ -70,10 +67,10 @@ dc_status cpu_gather_back(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_rng(dc_backend *be, const dc_kernel_args *a);
 dc_status cpu_adamw(dc_backend *be, const dc_kernel_args *a);
 
-/* Plain row-major GEMM used by the fast kernels: C(M,N) = alpha*op(A)op(B) + beta*C,
- * lda/ldb/ldc = row strides of the stored matrices. cpu_sgemm (cpu_gemm.c) runs the widest
- * micro-kernel the CPU has; cpu_gemm_isa names it ("avx512", "avx2", "generic"; DC_CPU_ISA=avx2
- * or generic picks a narrower one, for tests). It uses scratch slot CPU_SCR_GEMM_B. */
+/* Plain row-major GEMM (MATMUL, MP-Xent): C(M,N) = alpha*op(A)op(B) + beta*C, lda/ldb/ldc =
+ * row strides of the stored matrices. cpu_sgemm (cpu_gemm.c) runs the widest micro-kernel the
+ * CPU has; cpu_gemm_isa names it ("avx512", "avx2", "generic"; DC_CPU_ISA=avx2 or generic
+ * picks a narrower one, for tests). It uses scratch slot CPU_SCR_GEMM_B. */
 void cpu_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 void cpu_dgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t lda,

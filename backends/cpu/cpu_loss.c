@@ -111,7 +111,7 @@ dc_status cpu_log_softmax_back(dc_backend *be, const dc_kernel_args *a) {
 /* loss = (1/R) sum_r [lse(x_r) - x_r[t_r]];  dlogits = (softmax(x_r) - onehot(t_r)) / R. */
 dc_status cpu_cross_entropy(dc_backend *be, const dc_kernel_args *a) {
     const dc_tensor *x = a->in[0];
-    if (x->dtype == DC_F32 && !cpu_is_naive(be)) return cross_entropy_f32(a);
+    if (x->dtype == DC_F32) return cross_entropy_f32(a);
     const int32_t *t = CPU_PTR(a->in[1]);
     const int64_t R = x->shape[0], C = x->shape[1];
     double total = 0;

@@ -1,43 +1,13 @@
-/* cpu_matmul.c: MATMUL kernels.
- *   cpu_matmul_ref   triple loop, double accumulation: the reference.
- *   cpu_matmul_fast  float32: cpu_sgemm (cpu_gemm.c, register-blocked micro-kernels);
- *                    float64: cpu_dgemm here, which packs op(A) and op(B) into row-major
- *                    panels, then a register-blocked loop (4 rows of C at a time, unit-stride
- *                    inner loop the compiler vectorises), parallel over row blocks.
- * Both compute C = alpha * op(A) op(B) + beta * C per batch (beta == 0 ignores C).
+/* cpu_matmul.c: the MATMUL kernel, C = alpha * op(A) op(B) + beta * C per batch (beta == 0
+ * ignores C). float32: cpu_sgemm (cpu_gemm.c, register-blocked micro-kernels); float64:
+ * cpu_dgemm here, which packs op(A) and op(B) into row-major panels, then a register-blocked
+ * loop (4 rows of C at a time, unit-stride inner loop the compiler vectorises), parallel over
+ * row blocks. The reference is cpu-ref's (backends/cpu_ref/).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu_kernels.h"
-
-
-dc_status cpu_matmul_ref(dc_backend *be, const dc_kernel_args *a) {
-    const int ta = (int)a->p.i[0], tb = (int)a->p.i[1];
-    const int64_t batch = a->p.i[2], M = a->p.i[3], N = a->p.i[4], K = a->p.i[5];
-    const double alpha = a->p.f[0], beta = a->p.f[1];
-    CPU_FLOAT_SWITCH(a->out[0]->dtype, {
-        const T *A0 = CPU_PTR(a->in[0]), *B0 = CPU_PTR(a->in[1]);
-        T *C0 = CPU_PTR(a->out[0]);
-        for (int64_t bi = 0; bi < batch; bi++) {
-            const T *A = A0 + bi * M * K, *B = B0 + bi * K * N;
-            T *C = C0 + bi * M * N;
-            for (int64_t i = 0; i < M; i++)
-                for (int64_t j = 0; j < N; j++) {
-                    double s = 0;
-                    for (int64_t k = 0; k < K; k++) {
-                        double av = ta ? A[k * M + i] : A[i * K + k];
-                        double bv = tb ? B[j * K + k] : B[k * N + j];
-                        s += av * bv;
-                    }
-                    double c = alpha * s;
-                    if (beta != 0) c += beta * (double)C[i * N + j];
-                    C[i * N + j] = (T)c;
-                }
-        }
-    });
-    return DC_OK;
-}
 
 /* Row-major GEMM core on packed operands: C(M,N) (+)= alpha * A(M,K) B(K,N). GCC 11 cannot
  * build this target_clones pair ("no dispatcher found"), so older compilers get one version. */
@@ -133,7 +103,7 @@ PACK(pack_f64, double)
     }
 GEMM_API(cpu_dgemm, double, pack_f64, gemm_core_f64)
 
-dc_status cpu_matmul_fast(dc_backend *be, const dc_kernel_args *a) {
+dc_status cpu_matmul(dc_backend *be, const dc_kernel_args *a) {
     const int ta = (int)a->p.i[0], tb = (int)a->p.i[1];
     const int64_t batch = a->p.i[2], M = a->p.i[3], N = a->p.i[4], K = a->p.i[5];
     for (int64_t bi = 0; bi < batch; bi++) {

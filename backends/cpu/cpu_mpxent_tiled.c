@@ -3,7 +3,7 @@
  * triangle of E. Notation as in cpu_mpxent.c.
  *
  *   pass 1, per tile pair (I <= J) of cpu_pairs.h: S = Zh_I Zh_J^T (a GEMM on the tile),
- *           E = exp(S / tau) in place with the diagonal zeroed, its row sums and (off the
+ *           E = exp((S - 1) / tau) in place with the diagonal zeroed, its row sums and (off the
  *           diagonal) column sums kept per pair; E is symmetric, so the upper triangle gives
  *           every column sum C_c as a row sum. Half the GEMM work and half the exps of a
  *           dense pass.
@@ -22,14 +22,14 @@
 #include "cpu_pairs.h"
 #include "cpu_simd.h"
 
-/* ---------------------------------------------------------------- E = exp(S s), row/column sums */
+/* ------------------------------------------------ E = exp((S - 1) s) = exp(S s - s), row/column sums */
 
 static void tile_exp_generic(float *E, int rn, int cn, float s, int diag, float *rs, float *cs) {
     if (!diag) memset(cs, 0, (size_t)cn * sizeof *cs);
     for (int r = 0; r < rn; r++) {
         float *e = E + (int64_t)r * CPU_TB, acc = 0;
         for (int c = 0; c < cn; c++) {
-            float v = (diag && c == r) ? 0.0f : cpu_expf(e[c] * s);
+            float v = (diag && c == r) ? 0.0f : cpu_expf(e[c] * s - s);
             e[c] = v;
             acc += v;
             if (!diag) cs[c] += v;
@@ -48,7 +48,7 @@ CPU_AVX512 static void tile_exp_avx512(float *E, int rn, int cn, float s, int di
         for (int c0 = 0; c0 < cn; c0 += 16) {
             __mmask16 m = cpu_mask16(cn - c0);
             if (diag && r >= c0 && r < c0 + 16) m &= (__mmask16) ~(1u << (r - c0));
-            __m512 v = _mm512_maskz_mov_ps(m, cpu_exp16(_mm512_mul_ps(_mm512_loadu_ps(e + c0), vs)));
+            __m512 v = _mm512_maskz_mov_ps(m, cpu_exp16(_mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(e + c0), vs), vs)));
             _mm512_mask_storeu_ps(e + c0, cpu_mask16(cn - c0), v);
             acc = _mm512_add_ps(acc, v);
             if (!diag) _mm512_mask_storeu_ps(cs + c0, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, cs + c0), v));
@@ -67,7 +67,7 @@ CPU_AVX2 static void tile_exp_avx2(float *E, int rn, int cn, float s, int diag, 
         for (int c0 = 0; c0 < cn; c0 += 8) {
             __m256i mt = cpu_mask8(cn - c0), m = mt;
             if (diag) m = _mm256_andnot_si256(_mm256_cmpeq_epi32(lane, _mm256_set1_epi32(r - c0)), mt);
-            __m256 v = _mm256_mul_ps(_mm256_maskload_ps(e + c0, mt), vs);
+            __m256 v = _mm256_sub_ps(_mm256_mul_ps(_mm256_maskload_ps(e + c0, mt), vs), vs);
             v = _mm256_and_ps(cpu_exp8(v), _mm256_castsi256_ps(m));
             _mm256_maskstore_ps(e + c0, mt, v);
             acc = _mm256_add_ps(acc, v);

@@ -6,7 +6,8 @@
  * loop, and in parallel over batches for long tensors; element j is lane j % 4 of block
  * counter + j / 4. Uniform and Bernoulli values are exact functions of the 24-bit uniform, so
  * they match the other backends exactly (byte masks compare the 24 bits with ceil(p 2^24) and
- * are written as whole words); normal values use libm (Box-Muller).
+ * are written as whole words); normal values are dc_rng_normal.h's Box-Muller, which uses no
+ * libm, so they match too.
  * AdamW: the update of cpu-ref's kernel (double arithmetic per element), in AVX-512 lanes
  * where the CPU has them. Not here: the host-side generator (core/src/rng.c).
  */
@@ -16,6 +17,7 @@
 #include "cpu_kernels.h"
 #include "cpu_simd.h"
 #include "dc/dc_rng.h"
+#include "dc/dc_rng_normal.h"
 
 #define RB 16 /* Philox blocks per batch: 64 numbers */
 
@@ -106,11 +108,8 @@ dc_status cpu_rng(dc_backend *be, const dc_kernel_args *a) {
             if (j0 >= n) break;
             double v[4];
             if (dist == DC_RNG_NORMAL) {
-                for (int l = 0; l < 4; l += 2) { /* Box-Muller on lanes (0,1) and (2,3) */
-                    double r = sqrt(-2.0 * log(dc_rng_u01_open0(w[l][b]))), th = 2.0 * M_PI * dc_rng_u01(w[l + 1][b]);
-                    v[l] = f0 + f1 * r * cos(th);
-                    v[l + 1] = f0 + f1 * r * sin(th);
-                }
+                for (int l = 0; l < 4; l += 2) /* Box-Muller on lanes (0,1) and (2,3), as every backend */
+                    dc_rng_box_muller(w[l][b], w[l + 1][b], f0, f1, &v[l], &v[l + 1]);
             } else {
                 for (int l = 0; l < 4; l++) {
                     const double u = dc_rng_u01(w[l][b]);

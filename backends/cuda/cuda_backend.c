@@ -264,14 +264,27 @@ static dc_status no_capture(dc_backend *be, const char *what) {
                    be->name, what);
 }
 
+/* During capture, a small upload (a step's indices, masks, targets) travels inside the graph:
+ * its bytes become kernel parameters, so every replay writes the values of the capture (as
+ * the frozen scalar parameters). Larger ones (inputs) must be uploaded outside the capture. */
+static dc_status cuda_upload_captured(dc_backend *be, void *dst, const void *src, size_t bytes) {
+    if (bytes > CUDA_CAPTURE_UPLOAD_MAX)
+        return dc_fail(DC_ERR_STATE,
+                       "%s: upload of %zu bytes during CUDA-graph capture: at most %d KiB is recorded into the "
+                       "graph (step indices and masks); upload inputs before capture_begin or between launches",
+                       be->name, bytes, CUDA_CAPTURE_UPLOAD_MAX >> 10);
+    CUDA_LAUNCH(be, "upload (recorded in the graph)", cuda_launch_put(cuda_st(be)->stream, dst, src, bytes));
+    return DC_OK;
+}
+
 static dc_status cuda_upload(dc_backend *be, dc_buffer *dst, size_t off, const void *src, size_t bytes) {
     cuda_state *s = cuda_st(be);
-    if (s->capturing) return no_capture(be, "upload");
     if (off + bytes > dst->size)
         return dc_fail(DC_ERR_ARG, "%s upload: %zu bytes at %zu overflow a %zu-byte buffer", be->name, bytes, off,
                        dst->size);
     if (!bytes) return DC_OK;
     CUDA_ENTER(be);
+    if (s->capturing) return cuda_upload_captured(be, (char *)dst->ptr + off, src, bytes);
     CUDA_CHECK(be, cudaMemcpyAsync((char *)dst->ptr + off, src, bytes, cudaMemcpyHostToDevice, s->stream));
     CUDA_CHECK(be, cudaStreamSynchronize(s->stream)); /* src may be pinned: keep it valid until done */
     return DC_OK;

@@ -10,6 +10,17 @@
 
 #include "cuda_kernels.h"
 
+/* Kernel launch: CUDA_KERNEL(grid, block, shmem, stream, kernel)(args...) is
+ * kernel<<<grid, block, shmem, stream>>>(args...) under nvcc; the CPU emulation build
+ * (backends/cuda/emu, -DDC_CUDA_EMU=ON) compiles the same sources with the host C++
+ * compiler and runs the launch on its fiber scheduler. The kernel comes last so that
+ * template arguments may contain commas. */
+#ifdef DC_CUDA_EMULATION
+#define CUDA_KERNEL(grid, block, shmem, stream, ...) DC_EMU_LAUNCH(grid, block, shmem, stream, __VA_ARGS__)
+#else
+#define CUDA_KERNEL(grid, block, shmem, stream, ...) __VA_ARGS__<<<grid, block, shmem, stream>>>
+#endif
+
 #define CUDA_THREADS 256
 #define CUDA_MAX_BLOCKS (1 << 20) /* grid-stride loops cover anything larger */
 

@@ -39,10 +39,10 @@ static cudaError_t copy_typed(cudaStream_t st, const void *src, const cuda_view4
                               int64_t n) {
     unsigned g = cuda_blocks(n, CUDA_THREADS);
     if (fits32(n, &vs, &vd))
-        copy_fwd_k<E, int><<<g, CUDA_THREADS, 0, st>>>((const E *)src, cuda_view_cast<int>(vs), (E *)dst,
+        CUDA_KERNEL(g, CUDA_THREADS, 0, st, copy_fwd_k<E, int>)((const E *)src, cuda_view_cast<int>(vs), (E *)dst,
                                                        cuda_view_cast<int>(vd), (int)n);
     else
-        copy_fwd_k<E, long long><<<g, CUDA_THREADS, 0, st>>>((const E *)src, cuda_view_cast<long long>(vs), (E *)dst,
+        CUDA_KERNEL(g, CUDA_THREADS, 0, st, copy_fwd_k<E, long long>)((const E *)src, cuda_view_cast<long long>(vs), (E *)dst,
                                                              cuda_view_cast<long long>(vd), (long long)n);
     return cudaGetLastError();
 }
@@ -72,11 +72,11 @@ extern "C" cudaError_t cuda_launch_fill(cudaStream_t st, void *p, int dtype, int
     unsigned g = cuda_blocks(n, CUDA_THREADS);
     switch (dtype) {
     case CUDA_DT_U8: return cudaMemsetAsync(p, (int)(uint8_t)value, (size_t)n, st);
-    case CUDA_DT_I32: fill_k<int32_t><<<g, CUDA_THREADS, 0, st>>>((int32_t *)p, n, (int32_t)value); break;
-    case CUDA_DT_F64: fill_k<double><<<g, CUDA_THREADS, 0, st>>>((double *)p, n, value); break;
+    case CUDA_DT_I32: CUDA_KERNEL(g, CUDA_THREADS, 0, st, fill_k<int32_t>)((int32_t *)p, n, (int32_t)value); break;
+    case CUDA_DT_F64: CUDA_KERNEL(g, CUDA_THREADS, 0, st, fill_k<double>)((double *)p, n, value); break;
     default:
         if (value == 0.0 && !signbit(value)) return cudaMemsetAsync(p, 0, (size_t)n * 4, st);
-        fill_k<float><<<g, CUDA_THREADS, 0, st>>>((float *)p, n, (float)value);
+        CUDA_KERNEL(g, CUDA_THREADS, 0, st, fill_k<float>)((float *)p, n, (float)value);
         break;
     }
     return cudaGetLastError();
@@ -111,12 +111,12 @@ extern "C" cudaError_t cuda_launch_binary(cudaStream_t st, int op, const float *
     if (n == 0) return cudaSuccess;
     unsigned g = cuda_blocks(n, CUDA_THREADS);
     if (cuda_view_contig(va) && cuda_view_contig(vb))
-        binary_contig_k<<<g, CUDA_THREADS, 0, st>>>(op, a, b, y, n);
+        CUDA_KERNEL(g, CUDA_THREADS, 0, st, binary_contig_k)(op, a, b, y, n);
     else if (fits32(n, &va, &vb))
-        binary_view_k<int><<<g, CUDA_THREADS, 0, st>>>(op, a, cuda_view_cast<int>(va), b, cuda_view_cast<int>(vb), y,
+        CUDA_KERNEL(g, CUDA_THREADS, 0, st, binary_view_k<int>)(op, a, cuda_view_cast<int>(va), b, cuda_view_cast<int>(vb), y,
                                                        cuda_view_cast<int>(vy), (int)n);
     else
-        binary_view_k<long long><<<g, CUDA_THREADS, 0, st>>>(op, a, cuda_view_cast<long long>(va), b,
+        CUDA_KERNEL(g, CUDA_THREADS, 0, st, binary_view_k<long long>)(op, a, cuda_view_cast<long long>(va), b,
                                                              cuda_view_cast<long long>(vb), y,
                                                              cuda_view_cast<long long>(vy), (long long)n);
     return cudaGetLastError();
@@ -130,7 +130,7 @@ __global__ void scale_k(const float *x, float *y, long long n, float alpha, floa
 
 extern "C" cudaError_t cuda_launch_scale(cudaStream_t st, const float *x, float *y, int64_t n, float alpha, float beta) {
     if (n == 0) return cudaSuccess;
-    scale_k<<<cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st>>>(x, y, n, alpha, beta);
+    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, scale_k)(x, y, n, alpha, beta);
     return cudaGetLastError();
 }
 
@@ -146,10 +146,10 @@ extern "C" cudaError_t cuda_launch_masked_fill(cudaStream_t st, const float *x, 
     if (n == 0) return cudaSuccess;
     unsigned g = cuda_blocks(n, CUDA_THREADS);
     if (fits32(n, &vm, NULL))
-        masked_fill_k<int><<<g, CUDA_THREADS, 0, st>>>(x, m, cuda_view_cast<int>(vm), y, cuda_view_cast<int>(vy),
+        CUDA_KERNEL(g, CUDA_THREADS, 0, st, masked_fill_k<int>)(x, m, cuda_view_cast<int>(vm), y, cuda_view_cast<int>(vy),
                                                        (int)n, value);
     else
-        masked_fill_k<long long><<<g, CUDA_THREADS, 0, st>>>(x, m, cuda_view_cast<long long>(vm), y,
+        CUDA_KERNEL(g, CUDA_THREADS, 0, st, masked_fill_k<long long>)(x, m, cuda_view_cast<long long>(vm), y,
                                                              cuda_view_cast<long long>(vy), (long long)n, value);
     return cudaGetLastError();
 }
@@ -175,7 +175,7 @@ __global__ void unary_k(int op, const float *x, float *y, long long n) {
 
 extern "C" cudaError_t cuda_launch_unary(cudaStream_t st, int op, const float *x, float *y, int64_t n) {
     if (n == 0) return cudaSuccess;
-    unary_k<<<cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st>>>(op, x, y, n);
+    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, unary_k)(op, x, y, n);
     return cudaGetLastError();
 }
 
@@ -196,6 +196,6 @@ __global__ void act_bwd_k(int op, const float *gy, const float *y, float *gx, lo
 extern "C" cudaError_t cuda_launch_act_back(cudaStream_t st, int op, const float *gy, const float *y, float *gx,
                                             int64_t n) {
     if (n == 0) return cudaSuccess;
-    act_bwd_k<<<cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st>>>(op, gy, y, gx, n);
+    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, act_bwd_k)(op, gy, y, gx, n);
     return cudaGetLastError();
 }

@@ -19,6 +19,7 @@
 
 #define CUDA_FFT_CACHE 16
 #define CUDA_BLAS_WORKSPACE ((size_t)32 << 20) /* cuBLAS' recommendation for Hopper */
+#define CUDA_CAPTURE_UPLOAD_MAX (64 << 10)      /* bytes one upload may record into a graph */
 
 typedef struct cuda_fft_plan {
     cufftHandle h;

@@ -79,6 +79,10 @@ cudaError_t cuda_launch_rng(cudaStream_t st, void *out, int dtype, int64_t n, in
                             double f0, double f1);
 cudaError_t cuda_launch_adamw(cudaStream_t st, float *p, const float *g, float *m, float *v, const float *t, int64_t n,
                               double lr, double b1, double b2, double eps, double wd);
+/* dst[0, bytes) = src, the bytes carried in kernel parameters (at most CUDA_PUT_CHUNK per
+ * launch): an upload that a CUDA graph records with its data (uploads during capture) */
+#define CUDA_PUT_CHUNK 3968
+cudaError_t cuda_launch_put(cudaStream_t st, void *dst, const void *src, size_t bytes);
 /* dst = src (rows of nb complex), with Im of bin 0 and (even n) bin n/2 set to 0 */
 cudaError_t cuda_launch_irfft_prep(cudaStream_t st, const float *src, float *dst, int64_t rows, int64_t n);
 
@@ -89,7 +93,7 @@ cudaError_t cuda_launch_irfft_prep(cudaStream_t st, const float *src, float *dst
 #define CUDA_MPX_MAX_F 128
 typedef struct cuda_mpx_args {
     int N, F, L, single, anchors, nch;
-    float inv_tau;    /* (float)(1 / tau): E = exp(S * inv_tau) */
+    float inv_tau;    /* (float)(1 / tau): E = exp((S - 1) * inv_tau) */
     double inv_tau_d; /* 1 / tau in double (the corrections) */
     double eps;
     const float *z;

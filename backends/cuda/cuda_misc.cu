@@ -1,17 +1,19 @@
 /* cuda_misc.cu: the Philox4x32-10 RNG fill (bit-identical to core/src/rng.c and the CPU
- * kernel: same blocks, lanes and double arithmetic, rounding steps written out so the
- * compiler cannot fuse them), AdamW as one kernel over the flat parameter buffer with the
- * step count read on the device, and the IRFFT input fix-up for cuFFT's C2R.
+ * kernel: same blocks and lanes, rounding steps written out so the compiler cannot fuse
+ * them, normals from dc_rng_normal.h, which needs no device log, sin or cos), AdamW as one
+ * kernel over the flat parameter buffer with the step count read on the device, the IRFFT
+ * input fix-up for cuFFT's C2R, and uploads that a graph records with their bytes.
  */
 #include <math.h>
+#include <string.h>
 
 #include "cuda_common.cuh"
+#include "dc/dc_rng_normal.h"
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
-#define TWO_PI 6.283185307179586 /* the double 2.0 * M_PI */
 
 __device__ __forceinline__ void philox4x32(unsigned long long seed, unsigned long long counter, uint32_t out[4]) {
     uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = 0, c3 = 0;
@@ -35,7 +37,6 @@ __device__ __forceinline__ void philox4x32(unsigned long long seed, unsigned lon
 }
 
 __device__ __forceinline__ double u01(uint32_t u) { return (double)(u >> 8) * (1.0 / 16777216.0); }
-__device__ __forceinline__ double u01_open0(uint32_t u) { return (double)((u >> 8) + 1) * (1.0 / 16777216.0); }
 
 /* element j: block ctr + j/4, lane j%4 (normal: Box-Muller on lanes (0,1) and (2,3)) */
 __global__ void rng_k(void *out, int dtype, long long n, int dist, unsigned long long seed, unsigned long long ctr,
@@ -50,12 +51,7 @@ __global__ void rng_k(void *out, int dtype, long long n, int dist, unsigned long
         } else if (dist == 2) { /* bernoulli */
             for (int l = 0; l < 4; l++) v[l] = u01(w[l]) < f0 ? 1.0 : 0.0;
         } else { /* normal */
-            for (int l = 0; l < 4; l += 2) {
-                double r = sqrt(__dmul_rn(-2.0, log(u01_open0(w[l])))), th = __dmul_rn(TWO_PI, u01(w[l + 1]));
-                double fr = __dmul_rn(f1, r);
-                v[l] = __dadd_rn(f0, __dmul_rn(fr, cos(th)));
-                v[l + 1] = __dadd_rn(f0, __dmul_rn(fr, sin(th)));
-            }
+            for (int l = 0; l < 4; l += 2) dc_rng_box_muller(w[l], w[l + 1], f0, f1, &v[l], &v[l + 1]);
         }
         for (int l = 0; l < 4 && b * 4 + l < n; l++) {
             long long j = b * 4 + l;
@@ -69,7 +65,7 @@ __global__ void rng_k(void *out, int dtype, long long n, int dist, unsigned long
 extern "C" cudaError_t cuda_launch_rng(cudaStream_t st, void *out, int dtype, int64_t n, int dist, uint64_t seed,
                                        uint64_t ctr, double f0, double f1) {
     if (n == 0) return cudaSuccess;
-    rng_k<<<cuda_blocks((n + 3) / 4, CUDA_THREADS), CUDA_THREADS, 0, st>>>(out, dtype, n, dist, seed, ctr, f0, f1);
+    CUDA_KERNEL(cuda_blocks((n + 3) / 4, CUDA_THREADS), CUDA_THREADS, 0, st, rng_k)(out, dtype, n, dist, seed, ctr, f0, f1);
     return cudaGetLastError();
 }
 
@@ -94,7 +90,7 @@ __global__ void adamw_k(float *__restrict__ p, const float *__restrict__ g, floa
 extern "C" cudaError_t cuda_launch_adamw(cudaStream_t st, float *p, const float *g, float *m, float *v, const float *t,
                                          int64_t n, double lr, double b1, double b2, double eps, double wd) {
     if (n == 0) return cudaSuccess;
-    adamw_k<<<cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st>>>(p, g, m, v, t, n, lr, b1, b2, eps, wd);
+    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, adamw_k)(p, g, m, v, t, n, lr, b1, b2, eps, wd);
     return cudaGetLastError();
 }
 
@@ -113,6 +109,28 @@ __global__ void irfft_prep_k(const float *__restrict__ src, float *__restrict__ 
 extern "C" cudaError_t cuda_launch_irfft_prep(cudaStream_t st, const float *src, float *dst, int64_t rows, int64_t n) {
     int64_t nb = n / 2 + 1;
     if (rows * nb == 0) return cudaSuccess;
-    irfft_prep_k<<<cuda_blocks(rows * nb * 2, CUDA_THREADS), CUDA_THREADS, 0, st>>>(src, dst, rows, nb, n);
+    CUDA_KERNEL(cuda_blocks(rows * nb * 2, CUDA_THREADS), CUDA_THREADS, 0, st, irfft_prep_k)(src, dst, rows, nb, n);
     return cudaGetLastError();
+}
+
+/* ---------------------------------------------------------------- uploads inside a graph */
+
+struct cuda_put_chunk {
+    unsigned char b[CUDA_PUT_CHUNK];
+};
+
+__global__ void put_k(unsigned char *__restrict__ dst, cuda_put_chunk c, int n) {
+    for (int i = threadIdx.x; i < n; i += blockDim.x) dst[i] = c.b[i];
+}
+
+extern "C" cudaError_t cuda_launch_put(cudaStream_t st, void *dst, const void *src, size_t bytes) {
+    cuda_put_chunk c;
+    for (size_t off = 0; off < bytes; off += CUDA_PUT_CHUNK) {
+        const int n = (int)(bytes - off < CUDA_PUT_CHUNK ? bytes - off : CUDA_PUT_CHUNK);
+        memcpy(c.b, (const unsigned char *)src + off, (size_t)n);
+        CUDA_KERNEL(1, CUDA_THREADS, 0, st, put_k)((unsigned char *)dst + off, c, n);
+        cudaError_t e = cudaGetLastError();
+        if (e != cudaSuccess) return e;
+    }
+    return cudaSuccess;
 }

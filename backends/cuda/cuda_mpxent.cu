@@ -6,7 +6,7 @@
 /* The passes (launch order):
  *   normalize  zh = z / max(||z||, eps), nrm = ||z||                 (one warp per row)
  *   rowsum     pass 1: per (16-row tile, 256-column chunk) block, recompute S = zh_r . zh_c
- *              from 64-column shared-memory tiles, E = exp(S / tau) off the diagonal, and
+ *              from 64-column shared-memory tiles, E = exp((S - 1) / tau) off the diagonal, and
  *              write the chunk's row sums (double) to part1[chunk][row]. S is exactly
  *              symmetric (same fmaf sequence both ways), so row sums are the column sums C.
  *   anchors    one block: C = sum of part1 over chunks in chunk order, l_j = E_{j+1,j},
@@ -29,7 +29,9 @@
 #define MPX_THREADS 256
 #define MPX_ROWS_PER_BLOCK (MPX_THREADS / 32)
 
-__device__ __forceinline__ float mpx_e(float s, float inv_tau) { return expf(__fmul_rn(s, inv_tau)); }
+/* E = exp((S - 1) / tau), as the CPU kernel: S <= 1, so it never overflows, and the factor
+ * exp(-1/tau) cancels in the loss and the gradient */
+__device__ __forceinline__ float mpx_e(float s, float inv_tau) { return expf(__fmul_rn(__fsub_rn(s, 1.0f), inv_tau)); }
 
 /* the dot product every pass uses: fmaf from f = 0 upwards */
 __device__ __forceinline__ float mpx_dot(const float *a, const float *b, int F) {
@@ -60,7 +62,7 @@ __global__ void mpx_normalize_k(const float *__restrict__ z, float *__restrict__
 }
 
 extern "C" cudaError_t cuda_launch_mpx_normalize(cudaStream_t st, const cuda_mpx_args *a) {
-    mpx_normalize_k<<<cuda_blocks(a->N, MPX_ROWS_PER_BLOCK), MPX_THREADS, 0, st>>>(a->z, a->zh, a->nrm, a->N, a->F,
+    CUDA_KERNEL(cuda_blocks(a->N, MPX_ROWS_PER_BLOCK), MPX_THREADS, 0, st, mpx_normalize_k)(a->z, a->zh, a->nrm, a->N, a->F,
                                                                                     a->eps);
     return cudaGetLastError();
 }
@@ -169,9 +171,9 @@ static dim3 mpx_grid(const cuda_mpx_args *a) { return dim3((unsigned)((a->N + MP
 extern "C" cudaError_t cuda_launch_mpx_rowsum(cudaStream_t st, const cuda_mpx_args *a) {
     const dim3 g = mpx_grid(a);
     const int ch = CUDA_MPX_CHUNK;
-    if (a->F <= 32) mpx_rowsum_k<32><<<g, MPX_THREADS, 0, st>>>(a->zh, a->part1, a->N, a->F, a->inv_tau, ch);
-    else if (a->F <= 64) mpx_rowsum_k<64><<<g, MPX_THREADS, 0, st>>>(a->zh, a->part1, a->N, a->F, a->inv_tau, ch);
-    else if (a->F <= 128) mpx_rowsum_k<128><<<g, MPX_THREADS, 0, st>>>(a->zh, a->part1, a->N, a->F, a->inv_tau, ch);
+    if (a->F <= 32) CUDA_KERNEL(g, MPX_THREADS, 0, st, mpx_rowsum_k<32>)(a->zh, a->part1, a->N, a->F, a->inv_tau, ch);
+    else if (a->F <= 64) CUDA_KERNEL(g, MPX_THREADS, 0, st, mpx_rowsum_k<64>)(a->zh, a->part1, a->N, a->F, a->inv_tau, ch);
+    else if (a->F <= 128) CUDA_KERNEL(g, MPX_THREADS, 0, st, mpx_rowsum_k<128>)(a->zh, a->part1, a->N, a->F, a->inv_tau, ch);
     else return cudaErrorInvalidValue;
     return cudaGetLastError();
 }
@@ -179,9 +181,9 @@ extern "C" cudaError_t cuda_launch_mpx_rowsum(cudaStream_t st, const cuda_mpx_ar
 extern "C" cudaError_t cuda_launch_mpx_grad(cudaStream_t st, const cuda_mpx_args *a) {
     const dim3 g = mpx_grid(a);
     const int ch = CUDA_MPX_CHUNK;
-    if (a->F <= 32) mpx_grad_k<32><<<g, MPX_THREADS, 0, st>>>(a->zh, a->w, a->part2, a->N, a->F, a->inv_tau, ch);
-    else if (a->F <= 64) mpx_grad_k<64><<<g, MPX_THREADS, 0, st>>>(a->zh, a->w, a->part2, a->N, a->F, a->inv_tau, ch);
-    else if (a->F <= 128) mpx_grad_k<128><<<g, MPX_THREADS, 0, st>>>(a->zh, a->w, a->part2, a->N, a->F, a->inv_tau, ch);
+    if (a->F <= 32) CUDA_KERNEL(g, MPX_THREADS, 0, st, mpx_grad_k<32>)(a->zh, a->w, a->part2, a->N, a->F, a->inv_tau, ch);
+    else if (a->F <= 64) CUDA_KERNEL(g, MPX_THREADS, 0, st, mpx_grad_k<64>)(a->zh, a->w, a->part2, a->N, a->F, a->inv_tau, ch);
+    else if (a->F <= 128) CUDA_KERNEL(g, MPX_THREADS, 0, st, mpx_grad_k<128>)(a->zh, a->w, a->part2, a->N, a->F, a->inv_tau, ch);
     else return cudaErrorInvalidValue;
     return cudaGetLastError();
 }
@@ -237,7 +239,7 @@ __global__ void __launch_bounds__(1024) mpx_anchors_k(cuda_mpx_args a) {
 }
 
 extern "C" cudaError_t cuda_launch_mpx_anchors(cudaStream_t st, const cuda_mpx_args *a) {
-    mpx_anchors_k<<<1, 1024, 0, st>>>(*a);
+    CUDA_KERNEL(1, 1024, 0, st, mpx_anchors_k)(*a);
     return cudaGetLastError();
 }
 
@@ -268,7 +270,7 @@ __global__ void mpx_finish_k(cuda_mpx_args a) {
 }
 
 extern "C" cudaError_t cuda_launch_mpx_finish(cudaStream_t st, const cuda_mpx_args *a) {
-    mpx_finish_k<<<cuda_blocks(a->N, MPX_ROWS_PER_BLOCK), MPX_THREADS, 0, st>>>(*a);
+    CUDA_KERNEL(cuda_blocks(a->N, MPX_ROWS_PER_BLOCK), MPX_THREADS, 0, st, mpx_finish_k)(*a);
     return cudaGetLastError();
 }
 
@@ -291,7 +293,7 @@ __global__ void mpx_exp_rows_k(float *S, double *__restrict__ part1, int N, floa
 }
 
 extern "C" cudaError_t cuda_launch_mpx_exp_rows(cudaStream_t st, float *S, const cuda_mpx_args *a) {
-    mpx_exp_rows_k<<<cuda_blocks(a->N, 1), MPX_THREADS, 0, st>>>(S, a->part1, a->N, a->inv_tau);
+    CUDA_KERNEL(cuda_blocks(a->N, 1), MPX_THREADS, 0, st, mpx_exp_rows_k)(S, a->part1, a->N, a->inv_tau);
     return cudaGetLastError();
 }
 
@@ -305,6 +307,6 @@ __global__ void mpx_weights_k(float *S, const float *__restrict__ w, int N, floa
 }
 
 extern "C" cudaError_t cuda_launch_mpx_weights(cudaStream_t st, float *S, const cuda_mpx_args *a) {
-    mpx_weights_k<<<cuda_blocks((int64_t)a->N * a->N, MPX_THREADS), MPX_THREADS, 0, st>>>(S, a->w, a->N, a->inv_tau);
+    CUDA_KERNEL(cuda_blocks((int64_t)a->N * a->N, MPX_THREADS), MPX_THREADS, 0, st, mpx_weights_k)(S, a->w, a->N, a->inv_tau);
     return cudaGetLastError();
 }

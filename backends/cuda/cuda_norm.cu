@@ -79,7 +79,7 @@ extern "C" cudaError_t cuda_launch_batchnorm_fwd(cudaStream_t st, const float *x
                                                  float *mean, float *istd, int64_t R, int64_t C, int training,
                                                  int relu, double momentum, double eps) {
     if (C == 0) return cudaSuccess;
-    batchnorm_fwd_k<<<cuda_blocks(C, 32), dim3(32, BN_TY), 0, st>>>(x, gamma, beta, run_mean, run_var, y, mean, istd,
+    CUDA_KERNEL(cuda_blocks(C, 32), dim3(32, BN_TY), 0, st, batchnorm_fwd_k)(x, gamma, beta, run_mean, run_var, y, mean, istd,
                                                                      R, C, training, relu, momentum, eps);
     return cudaGetLastError();
 }
@@ -131,7 +131,7 @@ extern "C" cudaError_t cuda_launch_batchnorm_bwd(cudaStream_t st, const float *g
                                                  float *dgamma, float *dbeta, int64_t R, int64_t C, int training,
                                                  int relu) {
     if (C == 0) return cudaSuccess;
-    batchnorm_bwd_k<<<cuda_blocks(C, 32), dim3(32, BN_TY), 0, st>>>(gy, x, y, gamma, mean, istd, dx, dgamma, dbeta,
+    CUDA_KERNEL(cuda_blocks(C, 32), dim3(32, BN_TY), 0, st, batchnorm_bwd_k)(gy, x, y, gamma, mean, istd, dx, dgamma, dbeta,
                                                                      R, C, training, relu);
     return cudaGetLastError();
 }
@@ -157,7 +157,7 @@ __global__ void l2norm_fwd_k(const float *__restrict__ x, float *__restrict__ y,
 extern "C" cudaError_t cuda_launch_l2norm_fwd(cudaStream_t st, const float *x, float *y, float *nrm, int64_t R,
                                               int64_t F, double eps) {
     if (R == 0) return cudaSuccess;
-    l2norm_fwd_k<<<cuda_blocks(R, L2_ROWS), CUDA_THREADS, 0, st>>>(x, y, nrm, R, F, eps);
+    CUDA_KERNEL(cuda_blocks(R, L2_ROWS), CUDA_THREADS, 0, st, l2norm_fwd_k)(x, y, nrm, R, F, eps);
     return cudaGetLastError();
 }
 
@@ -182,6 +182,6 @@ __global__ void l2norm_bwd_k(const float *__restrict__ gy, const float *__restri
 extern "C" cudaError_t cuda_launch_l2norm_bwd(cudaStream_t st, const float *gy, const float *y, const float *nrm,
                                               float *dx, int64_t R, int64_t F, double eps) {
     if (R == 0) return cudaSuccess;
-    l2norm_bwd_k<<<cuda_blocks(R, L2_ROWS), CUDA_THREADS, 0, st>>>(gy, y, nrm, dx, R, F, eps);
+    CUDA_KERNEL(cuda_blocks(R, L2_ROWS), CUDA_THREADS, 0, st, l2norm_bwd_k)(gy, y, nrm, dx, R, F, eps);
     return cudaGetLastError();
 }

@@ -29,7 +29,7 @@ extern "C" cudaError_t cuda_launch_maxpool_fwd(cudaStream_t st, const float *x, 
                                                int64_t T, int64_t C, int64_t kernel, int64_t stride, int64_t To) {
     int64_t n = B * To * C;
     if (n == 0) return cudaSuccess;
-    maxpool_fwd_k<<<cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st>>>(x, y, arg, B, T, C, kernel, stride, To);
+    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, maxpool_fwd_k)(x, y, arg, B, T, C, kernel, stride, To);
     return cudaGetLastError();
 }
 
@@ -59,7 +59,7 @@ extern "C" cudaError_t cuda_launch_maxpool_bwd(cudaStream_t st, const float *gy,
                                                int64_t stride) {
     int64_t n = B * T * C;
     if (n == 0) return cudaSuccess;
-    maxpool_bwd_k<<<cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st>>>(gy, arg, dx, B, To, C, T, kernel, stride);
+    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, maxpool_bwd_k)(gy, arg, dx, B, To, C, T, kernel, stride);
     return cudaGetLastError();
 }
 
@@ -78,7 +78,7 @@ extern "C" cudaError_t cuda_launch_gather_fwd(cudaStream_t st, const float *x, c
                                               int64_t B, int64_t T, int64_t C, int64_t To, int64_t idx_bstride) {
     int64_t n = B * To * C;
     if (n == 0) return cudaSuccess;
-    gather_fwd_k<<<cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st>>>(x, idx, y, B, T, C, To, idx_bstride);
+    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, gather_fwd_k)(x, idx, y, B, T, C, To, idx_bstride);
     return cudaGetLastError();
 }
 
@@ -101,6 +101,6 @@ extern "C" cudaError_t cuda_launch_gather_bwd(cudaStream_t st, const float *gy, 
                                               int64_t B, int64_t T, int64_t C, int64_t To, int64_t idx_bstride) {
     int64_t n = B * T * C;
     if (n == 0) return cudaSuccess;
-    gather_bwd_k<<<cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st>>>(gy, idx, dx, B, T, C, To, idx_bstride);
+    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, gather_bwd_k)(gy, idx, dx, B, T, C, To, idx_bstride);
     return cudaGetLastError();
 }

@@ -58,11 +58,11 @@ extern "C" cudaError_t cuda_launch_sum(cudaStream_t st, const float *x, float *y
                                        int64_t inner, double scale) {
     if (outer == 0 || inner == 0) return cudaSuccess;
     if (inner == 1) {
-        sum_rows_k<<<cuda_blocks(outer, 1), CUDA_THREADS, 0, st>>>(x, y, outer, n, scale);
+        CUDA_KERNEL(cuda_blocks(outer, 1), CUDA_THREADS, 0, st, sum_rows_k)(x, y, outer, n, scale);
     } else {
         long long gx = (inner + 31) / 32, gy = outer < 65535 ? outer : 65535;
         if (gx > 2147483647LL) return cudaErrorInvalidValue;
-        sum_cols_k<<<dim3((unsigned)gx, (unsigned)gy), dim3(32, 32), 0, st>>>(x, y, outer, n, inner, scale);
+        CUDA_KERNEL(dim3((unsigned)gx, (unsigned)gy), dim3(32, 32), 0, st, sum_cols_k)(x, y, outer, n, inner, scale);
     }
     return cudaGetLastError();
 }
@@ -84,8 +84,8 @@ __global__ void mse_part_k(const float *__restrict__ a, const float *__restrict_
 extern "C" cudaError_t cuda_launch_mse(cudaStream_t st, const float *a, const float *b, int64_t n, double *part,
                                        float *out) {
     int nb = cuda_reduce_blocks(n);
-    mse_part_k<<<nb, CUDA_THREADS, 0, st>>>(a, b, n, part);
-    finish_sum_k<<<1, CUDA_THREADS, 0, st>>>(part, nb, 1.0 / (double)n, out);
+    CUDA_KERNEL(nb, CUDA_THREADS, 0, st, mse_part_k)(a, b, n, part);
+    CUDA_KERNEL(1, CUDA_THREADS, 0, st, finish_sum_k)(part, nb, 1.0 / (double)n, out);
     return cudaGetLastError();
 }
 
@@ -109,8 +109,8 @@ __global__ void bce_part_k(const float *__restrict__ x, const float *__restrict_
 extern "C" cudaError_t cuda_launch_bce_logits(cudaStream_t st, const float *x, const float *t, float *dx, int64_t n,
                                               double *part, float *out) {
     int nb = cuda_reduce_blocks(n);
-    bce_part_k<<<nb, CUDA_THREADS, 0, st>>>(x, t, dx, n, part);
-    finish_sum_k<<<1, CUDA_THREADS, 0, st>>>(part, nb, 1.0 / (double)n, out);
+    CUDA_KERNEL(nb, CUDA_THREADS, 0, st, bce_part_k)(x, t, dx, n, part);
+    CUDA_KERNEL(1, CUDA_THREADS, 0, st, finish_sum_k)(part, nb, 1.0 / (double)n, out);
     return cudaGetLastError();
 }
 
@@ -144,7 +144,7 @@ __global__ void log_softmax_fwd_k(const float *__restrict__ x, float *__restrict
 
 extern "C" cudaError_t cuda_launch_log_softmax(cudaStream_t st, const float *x, float *y, int64_t R, int64_t C) {
     if (R == 0) return cudaSuccess;
-    log_softmax_fwd_k<<<cuda_blocks(R, ROWS_PER_BLOCK), CUDA_THREADS, 0, st>>>(x, y, R, C);
+    CUDA_KERNEL(cuda_blocks(R, ROWS_PER_BLOCK), CUDA_THREADS, 0, st, log_softmax_fwd_k)(x, y, R, C);
     return cudaGetLastError();
 }
 
@@ -164,7 +164,7 @@ __global__ void log_softmax_bwd_k(const float *__restrict__ gy, const float *__r
 extern "C" cudaError_t cuda_launch_log_softmax_back(cudaStream_t st, const float *gy, const float *y, float *dx,
                                                     int64_t R, int64_t C) {
     if (R == 0) return cudaSuccess;
-    log_softmax_bwd_k<<<cuda_blocks(R, ROWS_PER_BLOCK), CUDA_THREADS, 0, st>>>(gy, y, dx, R, C);
+    CUDA_KERNEL(cuda_blocks(R, ROWS_PER_BLOCK), CUDA_THREADS, 0, st, log_softmax_bwd_k)(gy, y, dx, R, C);
     return cudaGetLastError();
 }
 
@@ -187,7 +187,7 @@ __global__ void cross_entropy_k(const float *__restrict__ x, const int32_t *__re
 
 extern "C" cudaError_t cuda_launch_cross_entropy(cudaStream_t st, const float *x, const int32_t *t, float *dl,
                                                  int64_t R, int64_t C, double *row_loss, float *out) {
-    cross_entropy_k<<<cuda_blocks(R, ROWS_PER_BLOCK), CUDA_THREADS, 0, st>>>(x, t, dl, R, C, row_loss);
-    finish_sum_k<<<1, CUDA_THREADS, 0, st>>>(row_loss, R, 1.0 / (double)R, out);
+    CUDA_KERNEL(cuda_blocks(R, ROWS_PER_BLOCK), CUDA_THREADS, 0, st, cross_entropy_k)(x, t, dl, R, C, row_loss);
+    CUDA_KERNEL(1, CUDA_THREADS, 0, st, finish_sum_k)(row_loss, R, 1.0 / (double)R, out);
     return cudaGetLastError();
 }

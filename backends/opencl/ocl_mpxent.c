@@ -1,5 +1,5 @@
 /* ocl_mpxent.c: MP-Xent (docs/METHOD.md §3) and its fused gradient on the device: normalise rows,
- * S = zh zh^T (GEMM), E = exp(S / tau) with two-level column sums, per-anchor terms and
+ * S = zh zh^T (GEMM), E = exp((S - 1) / tau) with two-level column sums, per-anchor terms and
  * weights, the loss as a two-level sum, then W in place of E, dzh = W zh (GEMM) and the
  * normalisation's backward. Same math as backends/cpu/cpu_mpxent.c (see kernels/mpxent.cl).
  * Scratch: zh (N, F), E (N, N), block partial sums (ceil(N/256), N), six vectors of N.

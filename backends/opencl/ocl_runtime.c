@@ -42,8 +42,11 @@ const char *ocl_error_name(cl_int err) {
 dc_status ocl_fail_call(const ocl_state *s, const char *call, const char *err_name, cl_int err, const char *file,
                         int line) {
     const char *rel = strstr(file, "backends/");
-    dc_status st = (err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY) ? DC_ERR_OOM
-                                                                                            : DC_ERR_BACKEND;
+    /* CL_INVALID_BUFFER_SIZE: clCreateBuffer of more than the device's largest allocation */
+    dc_status st = (err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY ||
+                    err == CL_INVALID_BUFFER_SIZE)
+                       ? DC_ERR_OOM
+                       : DC_ERR_BACKEND;
     return dc_fail(st, "%s failed: %s (%d) (%s) at %s:%d", call, err_name, (int)err,
                    s && s->dev_name[0] ? s->dev_name : "no device", rel ? rel : file, line);
 }

@@ -295,6 +295,8 @@ static const dc_backend_vtbl ocl_vtbl = {
     .timer_mark = ocl_timer_mark,
     .timer_elapsed = ocl_timer_elapsed,
     .timer_free = ocl_timer_free,
+    /* every sum has a fixed order (no atomics; scatter-adds loop in order, pool.cl) */
+    .deterministic = 1,
     .kernels = {
         [DC_OP_COPY] = ocl_copy, [DC_OP_FILL] = ocl_fill, [DC_OP_ADD] = ocl_binary, [DC_OP_SUB] = ocl_binary,
         [DC_OP_MUL] = ocl_binary, [DC_OP_DIV] = ocl_binary, [DC_OP_ATAN2] = ocl_binary,

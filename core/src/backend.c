@@ -199,6 +199,8 @@ dc_status dc_backend_sync(dc_backend *be) {
     return be->vt->sync ? be->vt->sync(be) : DC_OK;
 }
 
+int dc_backend_is_deterministic(const dc_backend *be) { return be ? be->vt->deterministic : 0; }
+
 int dc_backend_supports(dc_backend *be, int op, int dtype) {
     if (!be || op < 0 || op >= DC_OP_COUNT || dtype < 0 || dtype >= DC_DTYPE_COUNT) return 0;
     if (be->ops_off & (1ull << op)) return 0;
@@ -302,5 +304,6 @@ dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a) {
     st = be->prof ? dc_profile_run(be, fn, a) : fn(be, a);
     if (st != DC_OK && dc_last_status() == DC_OK)
         dc_fail(st, "%s: kernel failed on %s", dc_op_name(a->op), be->name);
+    if (st == DC_OK) st = dc_guard_check(be, a); /* poison mode: nothing written out of bounds */
     return st;
 }

@@ -21,6 +21,7 @@ dc_ctx *dc_ctx_new(dc_backend *be) {
     }
     ctx->be = be;
     ctx->grad_enabled = 1;
+    ctx->poison = dc_guard_poison_env();
     return ctx;
 }
 
@@ -119,12 +120,14 @@ void dc_ctx_free(dc_ctx *ctx) {
     free(ctx);
 }
 
-/* A pooled buffer for `bytes`: the smallest one of at least `bytes` and at most twice that
+/* A pooled buffer for `bytes` (plus the guards in poison mode): the smallest one of at least `bytes` and at most twice that
  * (the first such in pool order), else a new one from the backend. The pool keeps release
  * order, so a step that allocates the same sizes in the same order as the previous one gets
  * the same buffers back (stable addresses, which CUDA graphs need), and steps whose shapes
  * vary (random crops) still reuse memory instead of growing the pool. */
 dc_buffer *dc_ctx_buffer(dc_ctx *ctx, size_t bytes) {
+    const size_t used = bytes;
+    if (ctx->poison) bytes += 2 * DC_GUARD_LO; /* room for the guards (guard.c) */
     dc_buffer *buf = NULL;
     int64_t best = -1;
     for (int64_t i = 0; i < ctx->n_pool; i++) {
@@ -154,5 +157,7 @@ dc_buffer *dc_ctx_buffer(dc_ctx *ctx, size_t bytes) {
     }
     ctx->live[ctx->n_live++] = buf;
     ctx->bytes_live += buf->size;
+    buf->guard_lo = buf->used = buf->guard_hi = 0;
+    if (ctx->poison && dc_guard_arm(buf, used) != DC_OK) return NULL; /* stays live: freed with ctx */
     return buf;
 }

@@ -68,6 +68,19 @@ void dc_tensor_set_contiguous_strides(dc_tensor *t);
 dc_buffer *dc_buffer_new(dc_backend *be, size_t bytes);
 void dc_buffer_free(dc_buffer *buf);
 
+/* guard.c: poison mode's guard regions. A buffer of a poisoned context is requested
+ * DC_GUARD_LO + bytes + DC_GUARD_LO bytes large (so at least DC_GUARD_LO after), and its
+ * tensor starts DC_GUARD_LO bytes in (a multiple of 256 keeps device alignment). */
+#define DC_GUARD_LO 256
+#define DC_GUARD_HI_MAX 4096
+/* DC_POISON is set (and not "0") in the environment. */
+int dc_guard_poison_env(void);
+/* Write the pattern around `used` bytes at buf->guard_lo (not inside a capture). */
+dc_status dc_guard_arm(dc_buffer *buf, size_t used);
+/* After a kernel: the guards of every armed buffer in a are intact, else DC_ERR_BACKEND
+ * naming the op, the tensor and the side. */
+dc_status dc_guard_check(dc_backend *be, const dc_kernel_args *a);
+
 /* Run a kernel after checking the slot and dtype support. Never runs a composite: kernel
  * calls from op builders go through dc_run_kernel (ops_common.h), which does. */
 dc_status dc_dispatch(dc_backend *be, dc_kernel_args *a);

@@ -20,7 +20,9 @@ dc_status dc_graph_capture_begin(dc_backend *be) {
     if (!be) return dc_fail(DC_ERR_ARG, "graph capture: backend is NULL");
     if (!dc_backend_can_capture(be))
         return dc_fail(DC_ERR_UNSUPPORTED, "graph capture: backend %s cannot capture graphs", be->name);
-    return be->vt->capture_begin(be);
+    dc_status st = be->vt->capture_begin(be);
+    if (st == DC_OK) be->capturing = 1;
+    return st;
 }
 
 dc_graph *dc_graph_capture_end(dc_backend *be) {
@@ -30,6 +32,7 @@ dc_graph *dc_graph_capture_end(dc_backend *be) {
         return NULL;
     }
     void *h = NULL;
+    be->capturing = 0;
     if (be->vt->capture_end(be, &h) != DC_OK) return NULL;
     dc_graph *g = malloc(sizeof *g);
     if (!g) {

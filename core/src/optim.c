@@ -111,7 +111,7 @@ dc_status dc_params_alloc(dc_params *ps) {
     for (int i = 0; i < ps->n; i++) {
         dc_tensor *t = ps->members[i];
         t->buf = ps->flat->buf;
-        t->offset = (size_t)ps->offsets[i] * es;
+        t->offset = ps->flat->offset + (size_t)ps->offsets[i] * es;
         if (ps->trainable) {
             dc_tensor *g = dc_arena_alloc(ps->ctx, sizeof *g);
             if (!g) return dc_fail(DC_ERR_OOM, "params_alloc: out of host memory");
@@ -119,6 +119,7 @@ dc_status dc_params_alloc(dc_params *ps) {
             g->flags = DC_VIEW;
             g->grad = NULL;
             g->buf = ps->flat_grad->buf;
+            g->offset = ps->flat_grad->offset + (size_t)ps->offsets[i] * es;
             g->name[0] = '\0';
             t->grad = g;
         }

@@ -4,6 +4,7 @@
  */
 #include <math.h>
 
+#include "dc/dc_rng_normal.h"
 #include "ops_common.h"
 
 #define PHILOX_M0 0xD2511F53u
@@ -51,8 +52,9 @@ double dc_rng_uniform(dc_rng *r) {
 double dc_rng_normal(dc_rng *r) {
     uint32_t w[4];
     dc_philox4x32(r->seed, r->counter++, w);
-    double u1 = dc_rng_u01_open0(w[0]), u2 = dc_rng_u01(w[1]);
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+    double z0, z1;
+    dc_rng_box_muller(w[0], w[1], 0.0, 1.0, &z0, &z1); /* the kernels' lanes 0 and 1 */
+    return z0;
 }
 
 uint64_t dc_rng_u64(dc_rng *r) {

@@ -137,6 +137,7 @@ dc_tensor *dc_tensor_new(dc_ctx *ctx, dc_dtype dt, int ndim, const int64_t *shap
                        dc_dtype_name(dt), bytes, ctx->be->name);
         return NULL;
     }
+    t->offset = t->buf->guard_lo; /* 0, or past the guard in poison mode */
     if (ctx->poison) {
         double v = (dt == DC_F32 || dt == DC_F64) ? NAN : (dt == DC_U8 ? 0xA5 : -1515870811.0 /* 0xA5A5A5A5 */);
         if (dc_tensor_fill(t, v) != DC_OK) return NULL;

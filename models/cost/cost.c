@@ -32,25 +32,9 @@ typedef struct cost_impl {
 
 static int64_t kernel_of(int i) { return (int64_t)1 << i; }
 
-dc_status dc_cost_config_check(const dc_model_config *c) {
-    if (c->cost_queue < 1) return dc_fail(DC_ERR_ARG, "cost: queue size K must be >= 1 (got %lld)", (long long)c->cost_queue);
-    if (!(c->cost_momentum >= 0 && c->cost_momentum <= 1))
-        return dc_fail(DC_ERR_ARG, "cost: momentum must be in [0, 1] (got %g)", c->cost_momentum);
-    if (!(c->cost_tau > 0) || !isfinite(c->cost_tau))
-        return dc_fail(DC_ERR_ARG, "cost: MoCo temperature must be finite and > 0 (got %g)", c->cost_tau);
-    if (!(c->cost_alpha >= 0) || !isfinite(c->cost_alpha))
-        return dc_fail(DC_ERR_ARG, "cost: alpha must be finite and >= 0 (got %g)", c->cost_alpha);
-    if (!(c->cost_sigma >= 0) || !isfinite(c->cost_sigma))
-        return dc_fail(DC_ERR_ARG, "cost: augmentation sigma must be finite and >= 0 (got %g)", c->cost_sigma);
-    if (!(c->cost_aug_p >= 0 && c->cost_aug_p <= 1))
-        return dc_fail(DC_ERR_ARG, "cost: augmentation probability must be in [0, 1] (got %g)", c->cost_aug_p);
-    if (c->cost_max_len < 2)
-        return dc_fail(DC_ERR_ARG, "cost: maximum training length must be >= 2 (got %lld)", (long long)c->cost_max_len);
-    if (c->cost_season_len < 1)
-        return dc_fail(DC_ERR_ARG, "cost: season layer length (sequence_sample) must be >= 1 (got %lld)",
-                       (long long)c->cost_season_len);
-    if (!c->train_heads)
-        return dc_fail(DC_ERR_ARG, "cost: head_q is trained under both protocols, so train_heads must be on");
+/* Across options (each option's own range is in its row at the end). */
+static dc_status check_cost(const dc_model_config *c) {
+    if (!c->train_heads) return dc_fail(DC_ERR_ARG, "cost: head_q is trained under both protocols, so train_heads must be on");
     return DC_OK;
 }
 
@@ -92,7 +76,7 @@ static dc_status declare(dc_model *m, cost_impl *I, int64_t D) {
         snprintf(name, sizeof name, "head_k.%s", hn[i]);
         ok = ok && member(m->head_buffers, name, nd, sh, &I->hk[i]);
     }
-    ok = ok && member(m->head_buffers, "queue", 2, (int64_t[]){O, m->cfg.cost_queue}, &I->queue);
+    ok = ok && member(m->head_buffers, "queue", 2, (int64_t[]){O, dc_cfg_int(&m->cfg, DC_COST_QUEUE)}, &I->queue);
     if (ok && !I->frozen) { /* the separate key encoder (corrected) */
         dc_encoder *e = m->enc, *k = &I->key;
         memcpy(k->dims, e->dims, sizeof k->dims);
@@ -167,12 +151,12 @@ static void free_cost(dc_model *m) {
     m->impl = NULL;
 }
 
-dc_status dc_cost_setup(dc_model *m, dc_backend *be, dc_rng *rng) {
+static dc_status setup_cost(dc_model *m, dc_backend *be, dc_rng *rng) {
     cost_impl *I = calloc(1, sizeof *I);
     if (!I) return dc_fail(DC_ERR_OOM, "cost: out of host memory");
     m->impl = I;
-    I->frozen = !m->cfg.cost_key_encoder;
-    I->F = m->cfg.cost_season_len / 2 + 1;
+    I->frozen = !dc_cfg_on(&m->cfg, DC_COST_KEY_ENCODER);
+    I->F = dc_cfg_int(&m->cfg, DC_COST_SEASON_LEN) / 2 + 1;
     m->encoder_frozen = I->frozen;
     int64_t D = m->enc->dims[0];
     m->heads = dc_params_new(be, DC_F32, 1);
@@ -389,7 +373,7 @@ static dc_status momentum_one(dc_ctx *ctx, dc_tensor *k, dc_tensor *q, double mo
 /* key <- m key + (1 - m) query for head_k and, with a separate key encoder, its parameters
  * (not its BatchNorm running statistics). The self-keyed encoder's update is the identity. */
 static dc_status momentum_update(dc_model *m, cost_impl *I, dc_ctx *ctx) {
-    double mom = m->cfg.cost_momentum;
+    double mom = m->cfg.opt[DC_COST_MOMENTUM];
     dc_status st = DC_OK;
     for (int i = 0; i < N_HEAD && st == DC_OK; i++) st = momentum_one(ctx, I->hk[i], I->hq[i], mom);
     if (I->frozen) return st;
@@ -426,24 +410,24 @@ static dc_tensor *season_of(dc_ctx *ctx, cost_impl *I, dc_tensor *h, int trainin
 static dc_tensor *loss_cost(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *t) {
     cost_impl *I = m->impl;
     const dc_model_config *c = &m->cfg;
-    int64_t B = x->shape[0], T = x->shape[1];
-    if (T > c->cost_max_len) { /* the same random window for x_q and x_k */
-        int64_t off = dc_rng_randint(rng, 0, T - c->cost_max_len);
-        x = dc_slice(ctx, x, 1, off, c->cost_max_len);
-        T = c->cost_max_len;
+    int64_t B = x->shape[0], T = x->shape[1], max_len = dc_cfg_int(c, DC_COST_MAX_LEN), K = dc_cfg_int(c, DC_COST_QUEUE);
+    if (T > max_len) { /* the same random window for x_q and x_k */
+        int64_t off = dc_rng_randint(rng, 0, T - max_len);
+        x = dc_slice(ctx, x, 1, off, max_len);
+        T = max_len;
     }
     if (I->F > T / 2 + 1) {
         dc_fail(DC_ERR_SHAPE, "cost: the season layer was built for sequence_sample = %lld (%lld frequencies) but the "
-                "batch has T = %lld (%lld); set cost_season_len <= T", (long long)c->cost_season_len, (long long)I->F,
+                "batch has T = %lld (%lld); set cost_season_len <= T", (long long)dc_cfg_int(c, DC_COST_SEASON_LEN), (long long)I->F,
                 (long long)T, (long long)(T / 2 + 1));
         return NULL;
     }
-    if (training && c->cost_queue % B != 0) {
+    if (training && K % B != 0) {
         dc_fail(DC_ERR_SHAPE, "cost: the queue size K = %lld must be a multiple of the batch size B = %lld (as MoCo asserts)",
-                (long long)c->cost_queue, (long long)B);
+                (long long)K, (long long)B);
         return NULL;
     }
-    dc_tensor *xk = dc_cost_augment(ctx, x, c->cost_sigma, c->cost_aug_p, rng);
+    dc_tensor *xk = dc_cost_augment(ctx, x, c->opt[DC_COST_SIGMA], c->opt[DC_COST_AUG_P], rng);
     int32_t ri = (int32_t)dc_rng_randint(rng, 0, T - 1);
     int g = dc_ctx_grad_enabled(ctx), ge = g && !I->frozen;
     /* pass 1: the query encoder on x_q */
@@ -464,7 +448,7 @@ static dc_tensor *loss_cost(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training
     }
     dc_tensor *queue = k ? dc_copy(ctx, I->queue) : NULL; /* a snapshot: backward reads it after the enqueue */
     dc_ctx_set_grad_enabled(ctx, g);
-    dc_tensor *Lt = queue ? dc_cost_moco_loss(ctx, q, k, queue, c->cost_tau) : NULL;
+    dc_tensor *Lt = queue ? dc_cost_moco_loss(ctx, q, k, queue, c->opt[DC_COST_TAU]) : NULL;
     if (Lt && training) {
         dc_ctx_set_grad_enabled(ctx, 0);
         dc_status st = enqueue(ctx, I->queue, k);
@@ -479,8 +463,35 @@ static dc_tensor *loss_cost(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training
     dc_ctx_set_grad_enabled(ctx, g);
     dc_loss_terms_add(t, "trend", Lt);
     dc_loss_terms_add(t, "season", Ls);
-    return Ls ? dc_add(ctx, Lt, dc_scale(ctx, Ls, 0.5 * c->cost_alpha)) : NULL;
+    return Ls ? dc_add(ctx, Lt, dc_scale(ctx, Ls, 0.5 * c->opt[DC_COST_ALPHA])) : NULL;
 }
 
-/* cost.py creates a scheduler but never steps it: no plateau validation. */
-const dc_model_vtbl dc_cost_vtbl = {"cost", loss_cost, 0, free_cost};
+#define HP "hyperparameters"
+/* docs/METHOD.md §6.5, §9 item 19; the season length is the config's sequence_sample (119 elsewhere) */
+static const dc_option k_rows[DC_COST_N_OPTIONS] = {
+    [DC_COST_QUEUE] = {"cost_queue", "cost-queue", HP, DC_OPTION_INT, "[1, inf)", .def = {{.value = 256}},
+                       .help = "MoCo queue size K (a multiple of the batch)"},
+    [DC_COST_MOMENTUM] = {"cost_momentum", "cost-momentum", HP, DC_OPTION_REAL, "[0, 1]", .def = {{.value = 0.999}},
+                          .help = "momentum of the key encoder"},
+    [DC_COST_TAU] = {"cost_tau", "cost-tau", HP, DC_OPTION_REAL, "(0, inf)", .def = {{.value = 0.07}},
+                     .help = "MoCo temperature"},
+    [DC_COST_ALPHA] = {"cost_alpha", "cost-alpha", HP, DC_OPTION_REAL, "[0, inf)", .def = {{.value = 0.05}},
+                       .help = "weight of the season loss (halved)"},
+    [DC_COST_SIGMA] = {"cost_sigma", "cost-sigma", HP, DC_OPTION_REAL, "[0, inf)", .def = {{.value = 0.5}},
+                       .help = "augmentation scale"},
+    [DC_COST_AUG_P] = {"cost_aug_p", "cost-aug-p", HP, DC_OPTION_REAL, "[0, 1]", .def = {{.value = 0.5}},
+                       .help = "probability of each augmentation step"},
+    [DC_COST_MAX_LEN] = {"cost_max_len", "cost-max-len", HP, DC_OPTION_INT, "[2, inf)", .def = {{.value = 300}},
+                         .help = "maximum training length"},
+    [DC_COST_SEASON_LEN] = {"cost_season_len", "cost-season-len", HP, DC_OPTION_INT, "[1, inf)",
+                            .def = {{"sleepeeg", NULL, 300}, {.value = 119}}, .help = "season layer length (sequence_sample)"},
+    [DC_COST_KEY_ENCODER] = {"cost_key_encoder", "cost-key-encoder", "flags", DC_OPTION_CHOICE, .choices = {"self", "momentum"},
+                             .def = {{NULL, "corrected", 1}, {.value = 0}},
+                             .help = "key encoder: the frozen encoder itself (authors) or a momentum copy"},
+};
+static const dc_option_table k_options = {"cost", k_rows, DC_COST_N_OPTIONS};
+
+/* cost.py creates a scheduler but never steps it: no plateau validation. head_q is in the
+ * optimiser under both protocols. */
+const dc_model_vtbl dc_cost_vtbl = {.name = "cost", .display_name = "CoST", .options = &k_options, .heads_always_train = 1,
+                                    .setup = setup_cost, .check = check_cost, .loss = loss_cost, .free_impl = free_cost};

@@ -12,7 +12,7 @@
  * Protocols (docs/METHOD.md §6.5, §9 item 19): authors passes the encoder as its own key encoder, so the
  * encoder, input_fc and both disentanglers never train (m->encoder_frozen; they live in
  * head_buffers) and only head_q does; their BatchNorm statistics still move with the three
- * train-mode passes per step (x_q, key x_k, query x_k). corrected (cfg.cost_key_encoder)
+ * train-mode passes per step (x_q, key x_k, query x_k). corrected (option cost_key_encoder)
  * trains them all and keeps a separate momentum key encoder (input_fc, FeatureProjector,
  * trend) deep-copied at creation. head_k is momentum-updated from head_q in both.
  * Checkpoint: the FeatureProjector under the shared names; "cost.input_fc.weight" (D, D),
@@ -31,10 +31,20 @@
 #define DC_COST_KERNELS 8   /* trend kernels 1, 2, 4, ..., 128 */
 #define DC_COST_KMAX 128
 
-/* The model-table entry (models/train/model_registry.c), its setup and config check. */
+/* The registry entry (models/train/model_registry.c) and its options (cfg.opt slots). */
 extern const dc_model_vtbl dc_cost_vtbl;
-dc_status dc_cost_setup(dc_model *m, dc_backend *be, dc_rng *rng);
-dc_status dc_cost_config_check(const dc_model_config *cfg);
+enum {
+    DC_COST_QUEUE,       /* MoCo queue K */
+    DC_COST_MOMENTUM,    /* key-encoder momentum */
+    DC_COST_TAU,         /* MoCo temperature */
+    DC_COST_ALPHA,       /* weight of the season loss (halved) */
+    DC_COST_SIGMA,       /* augmentation scale */
+    DC_COST_AUG_P,       /* probability of each augmentation step */
+    DC_COST_MAX_LEN,     /* longer sequences are cut to a random window (ECG) */
+    DC_COST_SEASON_LEN,  /* season layer length = the config's sequence_sample */
+    DC_COST_KEY_ENCODER, /* (P) 19: separate momentum key encoder (authors: the encoder keys itself, frozen) */
+    DC_COST_N_OPTIONS
+};
 
 /* Trend of h (B, T, 32) at the P time steps pos[]: (1/8) sum_i causal_conv_i(h)[:, pos] with
  * w[i] (16, 32, k_i = 2^i) in PyTorch's Conv1d layout and b[i] (16). The 8 convolutions are

@@ -13,13 +13,7 @@ enum { GRU_W_IH, GRU_W_HH, GRU_B_IH, GRU_B_HH, EST_W, EST_B, N_HEADS };
 static const char *const k_names[N_HEADS] = {"gru.weight_ih_l0", "gru.weight_hh_l0", "gru.bias_ih_l0",
                                             "gru.bias_hh_l0",   "estimator.weight", "estimator.bias"};
 
-dc_status dc_cpc_config_check(const dc_model_config *c) {
-    if (c->cpc_window < 1)
-        return dc_fail(DC_ERR_ARG, "cpc: the context window must be >= 1 step (got %lld)", (long long)c->cpc_window);
-    return DC_OK;
-}
-
-dc_status dc_cpc_setup(dc_model *m, dc_backend *be, dc_rng *rng) {
+static dc_status setup_cpc(dc_model *m, dc_backend *be, dc_rng *rng) {
     const int64_t shapes[N_HEADS][2] = {{3 * CPC_H, CPC_H}, {3 * CPC_H, CPC_H}, {3 * CPC_H, 0},
                                         {3 * CPC_H, 0},     {CPC_H, CPC_H},     {CPC_H, 0}};
     m->heads = dc_params_new(be, DC_F32, 1);
@@ -120,7 +114,7 @@ static dc_tensor *head(dc_model *m, dc_ctx *ctx, int i) {
 }
 
 static dc_tensor *loss_cpc(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *t) {
-    int64_t T = x->shape[1], c = T / 2, W = m->cfg.cpc_window;
+    int64_t T = x->shape[1], c = T / 2, W = dc_cfg_int(&m->cfg, DC_CPC_WINDOW);
     int32_t *idx = malloc((size_t)(T / 2 + 1) * sizeof *idx);
     if (!idx) {
         dc_fail(DC_ERR_OOM, "cpc: out of host memory");
@@ -142,5 +136,13 @@ static dc_tensor *loss_cpc(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training,
     return L;
 }
 
+/* docs/METHOD.md §6.3 */
+static const dc_option k_rows[DC_CPC_N_OPTIONS] = {
+    [DC_CPC_WINDOW] = {"cpc_window", "cpc-window", "hyperparameters", DC_OPTION_INT, "[1, inf)", .def = {{.value = 5}},
+                       .help = "GRU context steps from T/2"},
+};
+static const dc_option_table k_options = {"cpc", k_rows, DC_CPC_N_OPTIONS};
+
 /* The script's scheduler is never stepped: no plateau validation. */
-const dc_model_vtbl dc_cpc_vtbl = {"cpc", loss_cpc, 0, NULL};
+const dc_model_vtbl dc_cpc_vtbl = {.name = "cpc", .display_name = "CPC", .options = &k_options, .setup = setup_cpc,
+                                   .loss = loss_cpc};

@@ -19,9 +19,12 @@
 
 #include "train/dc_model.h"
 
+/* The registry entry (models/train/model_registry.c) and its options (cfg.opt slots). */
 extern const dc_model_vtbl dc_cpc_vtbl;
-dc_status dc_cpc_setup(dc_model *m, dc_backend *be, dc_rng *rng);
-dc_status dc_cpc_config_check(const dc_model_config *cfg);
+enum {
+    DC_CPC_WINDOW, /* GRU context steps from c = T/2 */
+    DC_CPC_N_OPTIONS
+};
 
 /* One-layer GRU from h0 = 0 over x (B, S, I); returns the last hidden state (B, H).
  * w_ih (3H, I), w_hh (3H, H), b_ih, b_hh (3H), rows in the order r, z, n:

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_EPOCHS 10000000LL /* ~9.5 years of 30-s epochs: bounds allocations from files */
+/* 100,000 30-s epochs (~35 days, far beyond any sleep recording) bound the per-epoch arrays
+ * that one annotation's onset can ask for: 10 M made a 9-byte TAL cost 40 MB and a fill. */
+#define MAX_EPOCHS 100000LL
 
 int dc_sleep_stage_code(const char *text) {
     if (!text) return DC_SLEEP_NOT_STAGE;

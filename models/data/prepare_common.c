@@ -112,6 +112,18 @@ dc_status pp_read_hashed(const char *path, uint8_t **buf, size_t *len, char hex[
     return DC_OK;
 }
 
+dc_status pp_check_finite(const dc_prepare_opts *o, const dc_frames *fr, const char *dataset) {
+    if (o->allow_nonfinite) return DC_OK;
+    for (int64_t i = 0; i < fr->n * fr->D; i++)
+        if (!isfinite(fr->X[i]))
+            return dc_fail(DC_ERR_NUMERIC,
+                           "prepare %s: instance %lld (subject %d), feature %lld is %g: an input value is NaN, Inf or "
+                           "beyond float32's range (--allow-nonfinite keeps such instances)",
+                           dataset, (long long)(i / fr->D), fr->subject ? fr->subject[i / fr->D] : 0,
+                           (long long)(i % fr->D), fr->X[i]);
+    return DC_OK;
+}
+
 void *pp_alloc(size_t bytes, const char *what) {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) dc_fail(DC_ERR_OOM, "%s: out of memory for %zu bytes", what, bytes);

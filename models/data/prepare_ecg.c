@@ -350,6 +350,7 @@ dc_status dc_prepare_ecg(const dc_prepare_opts *o, dc_dataset *ds, char **meta_e
     recs = skipped = src = NULL;
     st = pp_finish_meta(m, meta_extra);
     m = NULL;
+    if (st == DC_OK) st = pp_check_finite(o, &fr, "ecg");
     if (st == DC_OK) st = dc_dataset_from_frames("ecg", &fr, &sq, S, ds);
     if (st) {
         free(*meta_extra);

@@ -194,7 +194,8 @@ dc_status dc_prepare_harth(const dc_prepare_opts *o, dc_dataset *ds, char **meta
     }
     cJSON_AddItemToObject(m, "sources", src);
     if ((st = pp_finish_meta(m, meta_extra)) != DC_OK) goto done;
-    st = dc_dataset_from_frames("harth", &fr, &sq, S, ds);
+    st = pp_check_finite(o, &fr, "harth");
+    if (st == DC_OK) st = dc_dataset_from_frames("harth", &fr, &sq, S, ds);
     if (st) {
         free(*meta_extra);
         *meta_extra = NULL;

@@ -9,6 +9,7 @@
 
 #include "dc/dc.h"
 #include "data/dc_edf.h"
+#include "dc/dc_finite.h"
 #include "dc/dc_npy.h"
 #include "dc/dc_sha256.h"
 #include "prepare_util.h"
@@ -164,6 +165,14 @@ static dc_status from_npy(const dc_prepare_opts *o, dc_frames *fr, cJSON *m, cJS
     }
     for (int64_t i = 0; st == DC_OK && i < n * D; i++)
         fr->X[i] = xs.dtype == DC_NPY_F32 ? ((const float *)xs.data)[i] : (float)((const double *)xs.data)[i];
+    if (st == DC_OK && !o->allow_nonfinite) { /* checked after the conversion: a float64 beyond float32 is Inf */
+        char what[4200], msg[4400];
+        snprintf(what, sizeof what, "%s/samples.npy", o->input);
+        if (dc_check_finite(fr->X, 4, xs.ndim, xs.shape, what) != DC_OK) {
+            snprintf(msg, sizeof msg, "%s", dc_last_error());
+            st = dc_fail(DC_ERR_NUMERIC, "%s (as float32; --allow-nonfinite keeps NaN and Inf)", msg);
+        }
+    }
     dc_npy_close(&xs);
     dc_npy_close(&ls);
     cJSON_AddStringToObject(m, "source_format", "TF-C SleepEEG arrays converted to .npy (samples.npy, labels.npy)");
@@ -195,6 +204,7 @@ dc_status dc_prepare_sleepeeg(const dc_prepare_opts *o, dc_dataset *ds, char **m
         st = pp_finish_meta(m, meta_extra);
         m = NULL;
     }
+    if (st == DC_OK) st = pp_check_finite(o, &fr, "sleepeeg");
     if (st == DC_OK) st = dc_dataset_from_frames("sleepeeg", &fr, &sq, S, ds);
     if (st) {
         free(*meta_extra);

@@ -40,6 +40,11 @@ dc_status pp_finish_meta(cJSON *m, char **text);
 /* The common head of every meta_extra: created_by, input, seed. */
 cJSON *pp_meta_new(const dc_prepare_opts *o, const char *dataset);
 
+/* Every feature of fr finite, unless o->allow_nonfinite; else DC_ERR_NUMERIC naming the
+ * first instance, its subject and the feature (the catch-all for raw inputs whose values
+ * overflow float32 on the way; the readers refuse NaN and Inf where they see them). */
+dc_status pp_check_finite(const dc_prepare_opts *o, const dc_frames *fr, const char *dataset);
+
 /* Allocation that records DC_ERR_OOM with what on failure. */
 void *pp_alloc(size_t bytes, const char *what);
 

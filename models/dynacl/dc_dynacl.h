@@ -12,8 +12,24 @@
 
 #include "train/dc_model.h"
 
-/* The model-table entries (models/train/model_registry.c). */
+/* The registry entries (models/train/model_registry.c). */
 extern const dc_model_vtbl dc_dynacl_vtbl, dc_dynacl_m_vtbl, dc_mpxent_mse_vtbl, dc_mpxent_margin_vtbl;
+
+/* The options the four methods share (rows of dc_dynacl_options, slots of cfg.opt). */
+enum {
+    DC_DYNACL_TAU,             /* MP-Xent and margin-loss temperature */
+    DC_DYNACL_SINGLE_POSITIVE, /* MP-Xent with one positive (paper eq. 1) */
+    DC_DYNACL_MASK,            /* Bernoulli feature-mask probability */
+    DC_DYNACL_LAMBDA,          /* MSE/contrastive mixing weight */
+    DC_DYNACL_MARGIN,          /* Mg */
+    DC_DYNACL_MARGIN_GAMMA,    /* 0.05, hard-coded in the authors' code */
+    DC_DYNACL_THRESHOLD,       /* pseudo-label cosine threshold */
+    DC_DYNACL_WITHIN_SEQ,      /* (P) 9: MP-Xent positives only inside each sequence */
+    DC_DYNACL_PSEUDO_EMB,      /* (P) 5: pseudo-labels from the embeddings (else the code's, from raw input) */
+    DC_DYNACL_LAMBDA_PAPER,    /* (P) 4: lambda contrastive + (1 - lambda) MSE (else lambda MSE + (1 - lambda) contrastive) */
+    DC_DYNACL_N_OPTIONS
+};
+extern const dc_option_table dc_dynacl_options;
 
 /* The margin contrastive loss is core's dc_margin_loss (dc_ops.h). */
 /* x with each element set to 0 with probability p (independent Bernoulli, docs/METHOD.md §4.1). */

@@ -1,4 +1,5 @@
-/* dynacl.c: the four DynaCL methods as dc_model vtables, and the one-step driver. */
+/* dynacl.c: the four DynaCL methods as dc_model vtables, the options they share, and the
+ * one-step driver. The losses' building blocks are in margin.c and the core's MP-Xent. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -28,7 +29,7 @@ dc_status dc_dynacl_step(dc_encoder *enc, dc_adamw *opt, dc_ctx *ctx, dc_tensor 
 
 /* ---------------------------------------------------------------- shared pieces */
 
-static int64_t seq_len_of(const dc_model *m, const dc_tensor *x) { return m->cfg.mpx_within_seq ? x->shape[1] : 0; }
+static int64_t seq_len_of(const dc_model *m, const dc_tensor *x) { return dc_cfg_on(&m->cfg, DC_DYNACL_WITHIN_SEQ) ? x->shape[1] : 0; }
 
 static dc_tensor *flat_embed(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training) {
     dc_tensor *z = dc_encoder_forward(m->enc, ctx, x, training);
@@ -36,15 +37,15 @@ static dc_tensor *flat_embed(dc_model *m, dc_ctx *ctx, dc_tensor *x, int trainin
 }
 
 static dc_tensor *mpxent_of(dc_model *m, dc_ctx *ctx, dc_tensor *zf, dc_tensor *x) {
-    dc_mpxent_opts o = {m->cfg.tau, seq_len_of(m, x), m->cfg.single_positive};
+    dc_mpxent_opts o = {m->cfg.opt[DC_DYNACL_TAU], seq_len_of(m, x), dc_cfg_on(&m->cfg, DC_DYNACL_SINGLE_POSITIVE)};
     return dc_mpxent(ctx, zf, &o);
 }
 
 /* Y for the margin loss: the authors' rule on the raw input, or the intended rule on z. */
 static dc_tensor *pseudo_labels(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_tensor *zf) {
     int64_t N = zf->shape[0];
-    if (m->cfg.pseudo_from_embeddings) return dc_pseudo_labels_embeddings(ctx, zf, m->cfg.threshold);
-    double thr = m->cfg.threshold;
+    double thr = m->cfg.opt[DC_DYNACL_THRESHOLD];
+    if (dc_cfg_on(&m->cfg, DC_DYNACL_PSEUDO_EMB)) return dc_pseudo_labels_embeddings(ctx, zf, thr);
     if (thr > 0 && thr < 1) /* docs/METHOD.md §4.3: the sequential assignments make Y = 1 for any 0 < thr < 1 */
         return dc_tensor_full(ctx, zf->dtype, 1, &N, 1.0);
     int64_t D = x->shape[x->ndim - 1];
@@ -63,19 +64,20 @@ static dc_tensor *pseudo_labels(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_tenso
 
 static dc_tensor *margin_of(dc_model *m, dc_ctx *ctx, dc_tensor *zf, dc_tensor *x) {
     dc_tensor *Y = pseudo_labels(m, ctx, x, zf);
-    return dc_margin_loss(ctx, zf, Y, m->cfg.tau, m->cfg.margin, m->cfg.margin_gamma, seq_len_of(m, x));
+    return dc_margin_loss(ctx, zf, Y, m->cfg.opt[DC_DYNACL_TAU], m->cfg.opt[DC_DYNACL_MARGIN], m->cfg.opt[DC_DYNACL_MARGIN_GAMMA],
+                          seq_len_of(m, x));
 }
 
 /* lam * mse + (1 - lam) * contrastive (authors), or lam * contrastive + (1 - lam) * mse (paper) */
 static dc_tensor *mix(dc_model *m, dc_ctx *ctx, dc_tensor *mse, dc_tensor *con) {
-    double lam = m->cfg.lambda;
-    if (m->cfg.lambda_paper_form) return dc_add(ctx, dc_scale(ctx, con, lam), dc_scale(ctx, mse, 1.0 - lam));
+    double lam = m->cfg.opt[DC_DYNACL_LAMBDA];
+    if (dc_cfg_on(&m->cfg, DC_DYNACL_LAMBDA_PAPER)) return dc_add(ctx, dc_scale(ctx, con, lam), dc_scale(ctx, mse, 1.0 - lam));
     return dc_add(ctx, dc_scale(ctx, mse, lam), dc_scale(ctx, con, 1.0 - lam));
 }
 
 /* Masked embeddings and the MSE to a fresh random projection of the unmasked input. */
 static dc_tensor *masked_mse(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_tensor **zf_out) {
-    dc_tensor *xm = dc_feature_mask(ctx, x, m->cfg.mask_p, rng);
+    dc_tensor *xm = dc_feature_mask(ctx, x, m->cfg.opt[DC_DYNACL_MASK], rng);
     dc_tensor *zf = flat_embed(m, ctx, xm, training);
     dc_tensor *X = zf ? dc_reshape(ctx, x, 2, (int64_t[]){-1, x->shape[x->ndim - 1]}) : NULL;
     dc_tensor *zbar = dc_random_projection(ctx, X, DC_ENCODER_OUT, rng);
@@ -115,9 +117,43 @@ static dc_tensor *loss_mpxent_margin(dc_model *m, dc_ctx *ctx, dc_tensor *x, int
     return L;
 }
 
+/* ---------------------------------------------------------------- options and vtables */
+
+#define HP "hyperparameters"
+/* docs/METHOD.md §4.5 (per dataset; SleepEEG lambda 0.4 as configured, §9 item 7; synthetic and
+ * other data take SleepEEG's values, a non-degenerate mix) and §9 (protocol switches). */
+static const dc_option k_rows[DC_DYNACL_N_OPTIONS] = {
+    [DC_DYNACL_TAU] = {"tau", "tau", HP, DC_OPTION_REAL, "(0, inf)", .def = {{.value = 0.5}}, .help = "temperature"},
+    [DC_DYNACL_SINGLE_POSITIVE] = {"single_positive", "single-positive", HP, DC_OPTION_BOOL,
+                                   .help = "MP-Xent with one positive (the paper's eq. 1)"},
+    [DC_DYNACL_MASK] = {"mask_fraction", "mask", HP, DC_OPTION_REAL, "[0, 1)", .def = {{"harth", NULL, 1e-5}, {.value = 0.3}},
+                        .help = "feature-mask fraction"},
+    [DC_DYNACL_LAMBDA] = {"lambda", "lambda", HP, DC_OPTION_REAL, "[0, 1]",
+                          .def = {{"harth", NULL, 1e-30}, {"ecg", NULL, 1.0}, {.value = 0.4}}, .help = "MSE/contrastive mix"},
+    /* docs/METHOD.md §9 item 6: 5 for every dataset (ECG's config value 100 gives NaN) */
+    [DC_DYNACL_MARGIN] = {"margin", "margin", HP, DC_OPTION_REAL, "[0, inf)", .def = {{.value = 5.0}},
+                          .help = "margin Mg of DynaCL-M"},
+    [DC_DYNACL_MARGIN_GAMMA] = {"margin_gamma", "margin-gamma", HP, DC_OPTION_REAL, "[0, inf)", .def = {{.value = 0.05}},
+                                .help = "gamma of the margin loss (hard-coded in the authors' code)"},
+    [DC_DYNACL_THRESHOLD] = {"threshold", "threshold", HP, DC_OPTION_REAL, "[-1, 1]", .def = {{.value = 0.4}},
+                             .help = "pseudo-label cosine threshold"},
+    [DC_DYNACL_WITHIN_SEQ] = {"mpxent_positives", "mpxent-positives", "flags", DC_OPTION_CHOICE, .choices = {"flattened", "within-seq"},
+                              .def = {{NULL, "corrected", 1}, {.value = 0}},
+                              .help = "MP-Xent positives: across the flattened batch (authors) or within each sequence"},
+    [DC_DYNACL_PSEUDO_EMB] = {"pseudo_labels", "pseudo-labels", "flags", DC_OPTION_CHOICE, .choices = {"input", "embeddings"},
+                              .def = {{NULL, "corrected", 1}, {.value = 0}},
+                              .help = "pseudo-labels from the raw input (authors: all 1) or from the embeddings"},
+    [DC_DYNACL_LAMBDA_PAPER] = {"lambda_form", "lambda-form", "flags", DC_OPTION_CHOICE, .choices = {"code", "paper"},
+                                .def = {{NULL, "corrected", 1}, {.value = 0}},
+                                .help = "code (authors: lam MSE + (1-lam) contrastive) or paper (eq. 6)"},
+};
+const dc_option_table dc_dynacl_options = {"dynacl, dynacl-m, mpxent-mse, mpxent-margin", k_rows, DC_DYNACL_N_OPTIONS};
+
 /* docs/METHOD.md §5, §4.6: DynaCL, DynaCL-M and MP-Xent+MSE validate (ReduceLROnPlateau); the margin-only
  * ablation script has no validation pass. */
-const dc_model_vtbl dc_dynacl_vtbl = {"dynacl", loss_dynacl, 1, NULL};
-const dc_model_vtbl dc_dynacl_m_vtbl = {"dynacl-m", loss_dynacl_m, 1, NULL};
-const dc_model_vtbl dc_mpxent_mse_vtbl = {"mpxent-mse", loss_mpxent_mse, 1, NULL};
-const dc_model_vtbl dc_mpxent_margin_vtbl = {"mpxent-margin", loss_mpxent_margin, 0, NULL};
+#define DYNACL_METHOD(key, shown, fn, valid) \
+    {.name = key, .display_name = shown, .options = &dc_dynacl_options, .loss = fn, .validates = valid}
+const dc_model_vtbl dc_dynacl_vtbl = DYNACL_METHOD("dynacl", "DynaCL", loss_dynacl, 1);
+const dc_model_vtbl dc_dynacl_m_vtbl = DYNACL_METHOD("dynacl-m", "DynaCL-M", loss_dynacl_m, 1);
+const dc_model_vtbl dc_mpxent_mse_vtbl = DYNACL_METHOD("mpxent-mse", "MP-Xent + MSE", loss_mpxent_mse, 1);
+const dc_model_vtbl dc_mpxent_margin_vtbl = DYNACL_METHOD("mpxent-margin", "MP-Xent + margin", loss_mpxent_margin, 0);

@@ -11,7 +11,7 @@
  * loss on the first sequence only. authors never trains the augmentation weights; corrected
  * trains them (cfg.train_heads, the meta-learner simplified as docs/BASELINES.md describes).
  * The paper's tau0 = 2.0, tau1 = 0.1 and a local loss over every sequence are a variant
- * (cfg.infots_tau_global, infots_tau_local, infots_local_all). Not here: the NaN-row
+ * (options infots_tau_global, infots_tau_local, infots_local_loss). Not here: the NaN-row
  * zeroing of TSEncoder (the pipeline emits no NaN).
  */
 #ifndef DC_INFOTS_H
@@ -19,10 +19,18 @@
 
 #include "train/dc_model.h"
 
-/* The model-table entry (models/train/model_registry.c), its setup and config check. */
+/* The registry entry (models/train/model_registry.c) and its options (cfg.opt slots). */
 extern const dc_model_vtbl dc_infots_vtbl;
-dc_status dc_infots_setup(dc_model *m, dc_backend *be, dc_rng *rng);
-dc_status dc_infots_config_check(const dc_model_config *cfg);
+enum {
+    DC_INFOTS_TAU_GLOBAL, /* global InfoNCE temperature: 1.0 (the code's; the paper's tau0 = 2.0 is a variant) */
+    DC_INFOTS_TAU_LOCAL,  /* local InfoNCE temperature: 1.0 (the code's; the paper's tau1 = 0.1 is a variant) */
+    DC_INFOTS_AUG_P,      /* probability that view 1 is the augmented mix */
+    DC_INFOTS_LOCAL_K,    /* chunks of the local InfoNCE */
+    DC_INFOTS_MAX_LEN,    /* longer sequences are first cut to a random window */
+    DC_INFOTS_LOCAL_ALL,  /* local InfoNCE over every sequence (a variant; default: the first only, as the code) */
+    DC_INFOTS_VARIETY,    /* corrected meta-learner: weight of the augmentation-entropy term */
+    DC_INFOTS_N_OPTIONS
+};
 
 /* The candidate augmentations, in the order of the weight columns. */
 enum {

@@ -12,24 +12,16 @@
 #define GATE_ROWS 2
 #define NEG_FILL -1e30 /* excluded logits: exp underflows to exactly 0 in float32 */
 
-dc_status dc_infots_config_check(const dc_model_config *c) {
-    if (!(c->infots_tau_global > 0) || !(c->infots_tau_local > 0) || !isfinite(c->infots_tau_global) ||
-        !isfinite(c->infots_tau_local))
-        return dc_fail(DC_ERR_ARG, "infots: temperatures must be finite and > 0 (global %g, local %g)", c->infots_tau_global,
-                       c->infots_tau_local);
-    if (!(c->infots_aug_p >= 0 && c->infots_aug_p <= 1))
-        return dc_fail(DC_ERR_ARG, "infots: augmentation probability must be in [0, 1] (got %g)", c->infots_aug_p);
-    if (c->infots_local_k < 4)
-        return dc_fail(DC_ERR_ARG, "infots: the local InfoNCE needs k >= 4 chunks (got %lld)", (long long)c->infots_local_k);
-    if (c->infots_max_len < c->infots_local_k || c->infots_max_len < 5)
-        return dc_fail(DC_ERR_ARG, "infots: maximum training length %lld must be >= max(k = %lld, 5)",
-                       (long long)c->infots_max_len, (long long)c->infots_local_k);
-    if (!(c->infots_variety >= 0) || !isfinite(c->infots_variety))
-        return dc_fail(DC_ERR_ARG, "infots: variety weight must be finite and >= 0 (got %g)", c->infots_variety);
+/* Across options (each option's own range is in its row below). */
+static dc_status check_infots(const dc_model_config *c) {
+    int64_t k = dc_cfg_int(c, DC_INFOTS_LOCAL_K), max_len = dc_cfg_int(c, DC_INFOTS_MAX_LEN);
+    if (max_len < k)
+        return dc_fail(DC_ERR_ARG, "infots: infots_max_len (%lld) must be >= infots_local_k (%lld)", (long long)max_len,
+                       (long long)k);
     return DC_OK;
 }
 
-dc_status dc_infots_setup(dc_model *m, dc_backend *be, dc_rng *rng) {
+static dc_status setup_infots(dc_model *m, dc_backend *be, dc_rng *rng) {
     m->heads = dc_params_new(be, DC_F32, 1);
     if (!m->heads) return dc_last_status();
     dc_tensor *w = dc_params_add(m->heads, "aug_weight", 2, (int64_t[]){GATE_ROWS, DC_AUG_COUNT});
@@ -194,7 +186,7 @@ dc_tensor *dc_infots_local_infonce(dc_ctx *ctx, dc_tensor *z, int64_t k, int64_t
 
 /* View 1 (docs/METHOD.md §6.2): x with probability 1 - aug_p, else the gated mix of the augmentations. */
 static dc_tensor *view1(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_rng *rng, dc_tensor *w) {
-    if (dc_rng_uniform(rng) >= m->cfg.infots_aug_p) return x;
+    if (dc_rng_uniform(rng) >= m->cfg.opt[DC_INFOTS_AUG_P]) return x;
     double u[GATE_ROWS * DC_AUG_COUNT];
     for (int i = 0; i < GATE_ROWS * DC_AUG_COUNT; i++) u[i] = dc_rng_uniform(rng);
     dc_tensor *augs[DC_AUG_COUNT];
@@ -211,11 +203,11 @@ static dc_tensor *gate_entropy(dc_ctx *ctx, dc_tensor *w) {
 
 static dc_tensor *loss_infots(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *t) {
     const dc_model_config *c = &m->cfg;
-    int64_t T = x->shape[1], k = c->infots_local_k;
-    if (T > c->infots_max_len) { /* one random window of max_len for the whole batch */
-        int64_t off = dc_rng_randint(rng, 0, T - c->infots_max_len);
-        x = dc_slice(ctx, x, 1, off, c->infots_max_len);
-        T = c->infots_max_len;
+    int64_t T = x->shape[1], k = dc_cfg_int(c, DC_INFOTS_LOCAL_K), max_len = dc_cfg_int(c, DC_INFOTS_MAX_LEN);
+    if (T > max_len) { /* one random window of max_len for the whole batch */
+        int64_t off = dc_rng_randint(rng, 0, T - max_len);
+        x = dc_slice(ctx, x, 1, off, max_len);
+        T = max_len;
     }
     if (T < k || T < 5) {
         dc_fail(DC_ERR_SHAPE, "infots: sequences of T = %lld are too short (need T >= max(k = %lld, 5))", (long long)T,
@@ -227,16 +219,17 @@ static dc_tensor *loss_infots(dc_model *m, dc_ctx *ctx, dc_tensor *x, int traini
     dc_tensor *v1 = view1(m, ctx, x, rng, w);
     dc_tensor *o1 = v1 ? dc_ts2vec_encode(m->enc, ctx, v1, training, rng) : NULL;
     dc_tensor *o2 = o1 ? dc_ts2vec_encode(m->enc, ctx, x, training, rng) : NULL;
-    dc_tensor *Lg = o2 ? dc_infots_global_infonce(ctx, o1, o2, c->infots_tau_global) : NULL;
+    dc_tensor *Lg = o2 ? dc_infots_global_infonce(ctx, o1, o2, c->opt[DC_INFOTS_TAU_GLOBAL]) : NULL;
     int64_t start = dc_rng_randint(rng, 0, T - k * (T / k));
-    dc_tensor *Ll = Lg ? dc_infots_local_infonce(ctx, o1, k, start, c->infots_tau_local, c->infots_local_all) : NULL;
+    dc_tensor *Ll = Lg ? dc_infots_local_infonce(ctx, o1, k, start, c->opt[DC_INFOTS_TAU_LOCAL], dc_cfg_on(c, DC_INFOTS_LOCAL_ALL)) : NULL;
     dc_loss_terms_add(t, "global", Lg);
     dc_loss_terms_add(t, "local", Ll);
     dc_tensor *L = Ll ? dc_add(ctx, Lg, Ll) : NULL;
-    if (L && c->train_heads && c->infots_variety > 0) {
+    double variety = c->opt[DC_INFOTS_VARIETY];
+    if (L && c->train_heads && variety > 0) {
         dc_tensor *H = gate_entropy(ctx, w);
         dc_loss_terms_add(t, "aug_entropy", H);
-        L = dc_sub(ctx, L, dc_scale(ctx, H, c->infots_variety));
+        L = dc_sub(ctx, L, dc_scale(ctx, H, variety));
     }
     return L;
 }
@@ -247,5 +240,32 @@ static dc_tensor *eval_encode_infots(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_
     return dc_ts2vec_encode(m->enc, ctx, x, 0, rng);
 }
 
+#define HP "hyperparameters"
+/* docs/METHOD.md §6.2, §9 items 19-20. InfoTS keeps the code's objective under both protocols
+ * (temperature 1.0, the local loss on the first sequence): corrected only trains the
+ * augmentation weights. The paper's temperatures and the all-sequence local loss are a
+ * variant by flags. */
+static const dc_option k_rows[DC_INFOTS_N_OPTIONS] = {
+    [DC_INFOTS_TAU_GLOBAL] = {"infots_tau_global", "infots-tau-global", HP, DC_OPTION_REAL, "(0, inf)", .def = {{.value = 1.0}},
+                              .help = "global InfoNCE temperature (the paper's variant: 2.0)"},
+    [DC_INFOTS_TAU_LOCAL] = {"infots_tau_local", "infots-tau-local", HP, DC_OPTION_REAL, "(0, inf)", .def = {{.value = 1.0}},
+                             .help = "local InfoNCE temperature (the paper's variant: 0.1)"},
+    [DC_INFOTS_AUG_P] = {"infots_aug_p", "infots-aug-p", HP, DC_OPTION_REAL, "[0, 1]", .def = {{.value = 0.2}},
+                         .help = "probability that view 1 is the augmented mix"},
+    [DC_INFOTS_LOCAL_K] = {"infots_local_k", "infots-local-k", HP, DC_OPTION_INT, "[4, inf)", .def = {{.value = 8}},
+                           .help = "chunks of the local InfoNCE"},
+    [DC_INFOTS_MAX_LEN] = {"infots_max_len", "infots-max-len", HP, DC_OPTION_INT, "[5, inf)", .def = {{.value = 500}},
+                           .help = "maximum training length (>= infots-local-k)"},
+    [DC_INFOTS_LOCAL_ALL] = {"infots_local_loss", "infots-local", "flags", DC_OPTION_CHOICE,
+                             .choices = {"first-sequence", "all-sequences"}, .aliases = {"first", "all"},
+                             .def = {{.value = 0}},
+                             .help = "local InfoNCE over the first sequence (the code's) or all (the paper's variant)"},
+    [DC_INFOTS_VARIETY] = {"infots_variety", "infots-variety", HP, DC_OPTION_REAL, "[0, inf)", .def = {{.value = 0.1}},
+                           .help = "weight of the augmentation-entropy term of the trained meta-learner"},
+};
+static const dc_option_table k_options = {"infots", k_rows, DC_INFOTS_N_OPTIONS};
+
 /* infoTS.py creates a scheduler but never steps it: no plateau validation. */
-const dc_model_vtbl dc_infots_vtbl = {"infots", loss_infots, 0, NULL, eval_encode_infots};
+const dc_model_vtbl dc_infots_vtbl = {.name = "infots", .display_name = "InfoTS", .options = &k_options,
+                                      .setup = setup_infots, .check = check_infots, .loss = loss_infots,
+                                      .eval_encode = eval_encode_infots};

@@ -21,9 +21,15 @@
 
 #include "train/dc_model.h"
 
+/* The registry entry (models/train/model_registry.c) and its options (cfg.opt slots). */
 extern const dc_model_vtbl dc_tnc_vtbl;
-dc_status dc_tnc_setup(dc_model *m, dc_backend *be, dc_rng *rng);
-dc_status dc_tnc_config_check(const dc_model_config *cfg);
+enum {
+    DC_TNC_WINDOW, /* w */
+    DC_TNC_MC,     /* Monte-Carlo size: mc neighbours and mc non-neighbours */
+    DC_TNC_WEIGHT, /* W_TNC, weight of non-neighbours taken as positives */
+    DC_TNC_TC,     /* Tc clipping the centres: the config's sequence_sample; 0 = T */
+    DC_TNC_N_OPTIONS
+};
 
 #define DC_TNC_EPSILON 1    /* the ADF-derived neighbourhood scale when the test is skipped */
 

@@ -13,18 +13,7 @@
 enum { DISC_W0, DISC_B0, DISC_W3, DISC_B3, N_HEADS };
 static const char *const k_names[N_HEADS] = {"disc.0.weight", "disc.0.bias", "disc.3.weight", "disc.3.bias"};
 
-dc_status dc_tnc_config_check(const dc_model_config *c) {
-    if (c->tnc_window < 2)
-        return dc_fail(DC_ERR_ARG, "tnc: the window must be >= 2 instances (got %lld)", (long long)c->tnc_window);
-    if (c->tnc_mc < 1) return dc_fail(DC_ERR_ARG, "tnc: the Monte-Carlo size must be >= 1 (got %lld)", (long long)c->tnc_mc);
-    if (!(c->tnc_weight >= 0 && c->tnc_weight <= 1))
-        return dc_fail(DC_ERR_ARG, "tnc: W_TNC must be in [0, 1] (got %g)", c->tnc_weight);
-    if (c->tnc_tc < 0)
-        return dc_fail(DC_ERR_ARG, "tnc: Tc must be >= 0 (0 = the sequence length; got %lld)", (long long)c->tnc_tc);
-    return DC_OK;
-}
-
-dc_status dc_tnc_setup(dc_model *m, dc_backend *be, dc_rng *rng) {
+static dc_status setup_tnc(dc_model *m, dc_backend *be, dc_rng *rng) {
     const int64_t F2 = 2 * DC_ENCODER_OUT;
     const int64_t shapes[N_HEADS][2] = {{TNC_HIDDEN, F2}, {TNC_HIDDEN, 0}, {1, TNC_HIDDEN}, {1, 0}};
     m->heads = dc_params_new(be, DC_F32, 1);
@@ -145,8 +134,8 @@ static dc_tensor *windows(dc_ctx *ctx, dc_tensor *xs, const int64_t *centre, int
 }
 
 static dc_tensor *loss_tnc(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *t) {
-    int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2], w = m->cfg.tnc_window, mc = m->cfg.tnc_mc;
-    int64_t Tc = m->cfg.tnc_tc > 0 ? m->cfg.tnc_tc : T;
+    int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2], w = dc_cfg_int(&m->cfg, DC_TNC_WINDOW);
+    int64_t mc = dc_cfg_int(&m->cfg, DC_TNC_MC), Tc = dc_cfg_int(&m->cfg, DC_TNC_TC) > 0 ? dc_cfg_int(&m->cfg, DC_TNC_TC) : T;
     if (w > T) {
         dc_fail(DC_ERR_SHAPE, "tnc: the window of %lld instances is longer than the sequences (T = %lld)", (long long)w,
                 (long long)T);
@@ -174,7 +163,7 @@ static dc_tensor *loss_tnc(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training,
                   *b3 = head(m, ctx, DISC_B3);
         dc_tensor *dp = dc_tnc_discriminate(ctx, za, zp, w0, b0, w3, b3, p, rng);
         dc_tensor *dn = dp ? dc_tnc_discriminate(ctx, za, zn, w0, b0, w3, b3, p, rng) : NULL;
-        L = dn ? dc_tnc_bce(ctx, dp, dn, m->cfg.tnc_weight) : NULL;
+        L = dn ? dc_tnc_bce(ctx, dp, dn, m->cfg.opt[DC_TNC_WEIGHT]) : NULL;
         if (L) { /* the two plain BCE terms for the log, off the tape */
             int was = dc_ctx_set_grad_enabled(ctx, 0);
             lp = dc_bce_logits(ctx, dp, dc_tensor_full(ctx, dp->dtype, 1, dp->shape, 1.0));
@@ -189,4 +178,19 @@ static dc_tensor *loss_tnc(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training,
 }
 
 /* The script's scheduler is never stepped: no plateau validation. */
-const dc_model_vtbl dc_tnc_vtbl = {"tnc", loss_tnc, 0, NULL};
+/* docs/METHOD.md §6.4; Tc is the config's sequence_sample (119 for ECG too) */
+static const dc_option k_rows[DC_TNC_N_OPTIONS] = {
+    [DC_TNC_WINDOW] = {"tnc_window", "tnc-window", "hyperparameters", DC_OPTION_INT, "[2, inf)", .def = {{.value = 20}},
+                       .help = "window w"},
+    [DC_TNC_MC] = {"tnc_mc", "tnc-mc", "hyperparameters", DC_OPTION_INT, "[1, inf)", .def = {{.value = 20}},
+                   .help = "Monte-Carlo size"},
+    [DC_TNC_WEIGHT] = {"tnc_weight", "tnc-weight", "hyperparameters", DC_OPTION_REAL, "[0, 1]", .def = {{.value = 0.1}},
+                       .help = "W_TNC, weight of non-neighbours as positives"},
+    [DC_TNC_TC] = {"tnc_tc", "tnc-tc", "hyperparameters", DC_OPTION_INT, "[0, inf)",
+                   .def = {{"sleepeeg", NULL, 300}, {"harth", NULL, 119}, {"ecg", NULL, 119}, {.value = 0}},
+                   .help = "Tc, the centres' clipping bound, 0 = T"},
+};
+static const dc_option_table k_options = {"tnc", k_rows, DC_TNC_N_OPTIONS};
+
+const dc_model_vtbl dc_tnc_vtbl = {.name = "tnc", .display_name = "TNC", .options = &k_options, .setup = setup_tnc,
+                                   .loss = loss_tnc};

@@ -1,11 +1,13 @@
 /* checkpoint.c: model weights in safetensors under the PyTorch state_dict names
  * (docs/METHOD.md §2): conv{1,2,3}.weight [out, in, 1], conv*.bias, bn*.weight, bn*.bias,
  * bn*.running_mean, bn*.running_var (F32) and bn*.num_batches_tracked (I64, shape []).
+ * Loading refuses NaN and Inf weights (naming the tensor and the element) unless told not to.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dc/dc_finite.h"
 #include "dc/dc_safetensors.h"
 #include "train/dc_model.h"
 
@@ -43,7 +45,7 @@ dc_status dc_encoder_save_entries(const dc_encoder *e, void *writer) {
 }
 
 static dc_status load_f32(const dc_st_file *f, const char *path, const char *name, dc_tensor *t, int ndim,
-                          const int64_t *shape) {
+                          const int64_t *shape, unsigned flags) {
     const dc_st_tensor *s = dc_st_find(f, name);
     if (!s) return dc_fail(DC_ERR_FORMAT, "%s: tensor '%s' is missing", path, name);
     int same = s->ndim == ndim;
@@ -56,6 +58,12 @@ static dc_status load_f32(const dc_st_file *f, const char *path, const char *nam
             snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", d ? ", " : "", (long long)shape[d]);
         return dc_fail(DC_ERR_SHAPE, "%s: '%s' is %s] %s in the checkpoint, but this model needs %s] F32", path, name,
                        have, dc_st_dtype_name(s->dtype), want);
+    }
+    if (!(flags & DC_LOAD_ALLOW_NONFINITE)) {
+        char what[512];
+        snprintf(what, sizeof what, "%s: tensor '%s'", path, name);
+        dc_status st = dc_check_finite(s->data, s->dtype == DC_ST_F32 ? 4 : 8, s->ndim, s->shape, what);
+        if (st) return st;
     }
     int64_t n = dc_tensor_numel(t);
     float *h = malloc((size_t)n * sizeof *h);
@@ -74,20 +82,24 @@ static dc_status load_f32(const dc_st_file *f, const char *path, const char *nam
 }
 
 dc_status dc_encoder_load_file(dc_encoder *e, const void *file, const char *path) {
+    return dc_encoder_load_file_ex(e, file, path, 0);
+}
+
+dc_status dc_encoder_load_file_ex(dc_encoder *e, const void *file, const char *path, unsigned flags) {
     const dc_st_file *f = file;
     char name[64];
     dc_status st = DC_OK;
     for (int l = 0; l < DC_ENCODER_LAYERS && st == DC_OK; l++) {
         int64_t out = e->dims[l + 1], in = e->dims[l];
         snprintf(name, sizeof name, "conv%d.weight", l + 1);
-        st = load_f32(f, path, name, e->w[l], 3, (int64_t[]){out, in, 1});
+        st = load_f32(f, path, name, e->w[l], 3, (int64_t[]){out, in, 1}, flags);
         snprintf(name, sizeof name, "conv%d.bias", l + 1);
-        if (st == DC_OK) st = load_f32(f, path, name, e->b[l], 1, &out);
+        if (st == DC_OK) st = load_f32(f, path, name, e->b[l], 1, &out, flags);
         dc_tensor *bn[4] = {e->gamma[l], e->beta[l], e->run_mean[l], e->run_var[l]};
         const char *sfx[4] = {"weight", "bias", "running_mean", "running_var"};
         for (int k = 0; k < 4 && st == DC_OK; k++) {
             snprintf(name, sizeof name, "bn%d.%s", l + 1, sfx[k]);
-            st = load_f32(f, path, name, bn[k], 1, &out);
+            st = load_f32(f, path, name, bn[k], 1, &out, flags);
         }
         snprintf(name, sizeof name, "bn%d.num_batches_tracked", l + 1);
         const dc_st_tensor *nb = dc_st_find(f, name);
@@ -132,7 +144,7 @@ static dc_status load_group(const dc_st_file *f, const char *path, const char *p
         dc_tensor *t = dc_params_get(ps, i);
         char name[160];
         snprintf(name, sizeof name, "%s.%s", prefix, t->name);
-        dc_status st = load_f32(f, path, name, t, t->ndim, t->shape);
+        dc_status st = load_f32(f, path, name, t, t->ndim, t->shape, 0);
         if (st != DC_OK) return st;
     }
     return DC_OK;

@@ -6,66 +6,38 @@
  *     dc_loss_terms terms;
  *     dc_tensor *loss = dc_model_loss(m, ctx, x, 1, &rng, &terms);
  *
- * Methods are looked up by name in one table (models/train/model_registry.c). The encoder
- * is always saved under the PyTorch state_dict names; extra heads under "<method>.<name>".
+ * Methods are looked up by name in one registry (models/train/model_registry.c, a line per
+ * method); each method's vtable, in its own folder, carries its option table and display
+ * name. The encoder is always saved under the PyTorch state_dict names; extra heads under
+ * "<method>.<name>".
  */
 #ifndef DC_MODEL_H
 #define DC_MODEL_H
 
 #include "dc/dc.h"
 #include "encoder/dc_encoder.h"
+#include "train/dc_options.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Every option a method or the trainer reads, fully resolved (no "default" left).
- * Items marked (P) are protocol switches: docs/METHOD.md §0 and §9. */
+#define DC_MODEL_MAX_OPTIONS 32
+
+/* A method's configuration, fully resolved (no "default" left). The method's own options
+ * live in opt[], in the order of its table (dc_options.h), e.g. cfg.opt[DC_TNC_WINDOW];
+ * read integers and switches with dc_cfg_int / dc_cfg_on. */
 typedef struct dc_model_config {
-    char model[32];            /* dynacl | dynacl-m | mpxent-mse | mpxent-margin | baselines */
-    char dataset[32];          /* harth | sleepeeg | ecg | synthetic | other */
-    char protocol[16];         /* authors | corrected */
-    uint64_t seed;
-    /* MP-Xent */
-    double tau;                /* 0.5 */
-    int single_positive;       /* paper eq. 1 */
-    int mpx_within_seq;        /* (P) 9: positives only inside each sequence */
-    /* DynaCL-M and ablations (docs/METHOD.md §4) */
-    double mask_p;             /* Bernoulli feature-mask probability */
-    double lambda;             /* mixing weight */
-    int lambda_paper_form;     /* (P) 4: lambda*contrastive + (1-lambda)*MSE instead of lambda*MSE + (1-lambda)*contrastive */
-    double margin;             /* Mg, 5 */
-    double margin_gamma;       /* 0.05 (hard-coded in the authors' code) */
-    double threshold;          /* pseudo-label cosine threshold, 0.4 */
-    int pseudo_from_embeddings;/* (P) 5: Y from embeddings (else the code's Y from raw input, = 1) */
-    /* baselines (issues 8, 9) read their own fields from here as they are added */
-    int train_heads;           /* (P) 20: train CPC GRU/estimator, TNC discriminator, InfoTS weights */
-    /* TS2Vec, CPC, TNC (issue 8; docs/METHOD.md §6.1, §6.3, §6.4) */
-    int ts2vec_overlap;        /* (P) 22: keep the crops' overlap (original TS2Vec); else end-pad to max(L1, L2) */
-    int64_t ts2vec_max_len;    /* 500: longer sequences are first cut to a random window of this length */
-    int64_t cpc_window;        /* 5: GRU context steps from c = T/2 */
-    int64_t tnc_window;        /* w = 20 */
-    int64_t tnc_mc;            /* Monte-Carlo size: 20 neighbours and 20 non-neighbours */
-    double tnc_weight;         /* W_TNC = 0.1, weight of non-neighbours taken as positives */
-    int64_t tnc_tc;            /* Tc clipping the centres: config sequence_sample (119, 300, 119); 0 = T */
-    /* InfoTS, CoST (issue 9; docs/METHOD.md §6.2, §6.5) */
-    double infots_tau_global;  /* global InfoNCE temperature: 1.0 (the code's; the paper's tau0 = 2.0 is a variant) */
-    double infots_tau_local;   /* local InfoNCE temperature: 1.0 (the code's; the paper's tau1 = 0.1 is a variant) */
-    double infots_aug_p;       /* 0.2: probability that view 1 is the augmented mix */
-    int64_t infots_local_k;    /* 8 chunks of the local InfoNCE */
-    int64_t infots_max_len;    /* 500: longer sequences are first cut to a random window */
-    int infots_local_all;      /* local InfoNCE over every sequence (a variant; default: the first only, as the code) */
-    double infots_variety;     /* corrected meta-learner: weight of the augmentation-entropy term (0.1) */
-    int64_t cost_queue;        /* MoCo queue K = 256 */
-    double cost_momentum;      /* 0.999 */
-    double cost_tau;           /* MoCo temperature 0.07 */
-    double cost_alpha;         /* 0.05, weight of the season loss (halved) */
-    double cost_sigma;         /* 0.5, augmentation scale */
-    double cost_aug_p;         /* 0.5, probability of each augmentation step */
-    int64_t cost_max_len;      /* 300: longer sequences are cut to a random window (ECG) */
-    int64_t cost_season_len;   /* season layer length = sequence_sample (119, 300, 119) */
-    int cost_key_encoder;      /* (P) 19: separate momentum key encoder (authors: the encoder keys itself, frozen) */
+    char model[32];            /* a registered method: dynacl | dynacl-m | mpxent-mse | mpxent-margin | baselines */
+    char dataset[32];          /* harth | sleepeeg | ecg | synthetic | other: selects defaults */
+    char protocol[16];         /* authors | corrected (docs/METHOD.md §0, §9) */
+    uint64_t seed;             /* common option "seed": initialisation, batches and draws */
+    int train_heads;           /* common option "train_heads" (docs/METHOD.md §9 item 20): the heads are optimised */
+    double opt[DC_MODEL_MAX_OPTIONS];
 } dc_model_config;
+
+static inline int64_t dc_cfg_int(const dc_model_config *c, int i) { return (int64_t)c->opt[i]; }
+static inline int dc_cfg_on(const dc_model_config *c, int i) { return c->opt[i] != 0.0; }
 
 typedef struct dc_loss_terms {
     int n;
@@ -76,7 +48,14 @@ typedef struct dc_loss_terms {
 typedef struct dc_model dc_model;
 
 typedef struct dc_model_vtbl {
-    const char *name;
+    const char *name;          /* the key: --model, config.json's "model", checkpoint metadata */
+    const char *display_name;  /* in reports and figures: "TS2Vec" */
+    const dc_option_table *options; /* its own options, stored in cfg.opt[row]; NULL: none */
+    int heads_always_train;    /* 1: train_heads defaults to on under both protocols */
+    /* Optional: create heads/impl after the encoder exists (initialised from rng). */
+    dc_status (*setup)(dc_model *m, dc_backend *be, dc_rng *rng);
+    /* Optional: checks across options, after every option passed its own range. */
+    dc_status (*check)(const dc_model_config *cfg);
     /* Loss of a batch x (B, T, D). training selects BatchNorm batch statistics; rng supplies
      * every random draw of the step (masks, projectors, crops). */
     dc_tensor *(*loss)(dc_model *m, dc_ctx *ctx, dc_tensor *x, int training, dc_rng *rng, dc_loss_terms *terms);
@@ -98,10 +77,25 @@ struct dc_model {
     int encoder_frozen;        /* 1: the trainer leaves enc->params out of the optimiser (CoST, authors) */
 };
 
-/* Defaults for a method on a dataset under a protocol (docs/METHOD.md §4.5, §9). NULL dataset = other. */
+/* Defaults for a method on a dataset under a protocol, from the option tables (docs/METHOD.md
+ * §4.5, §9). NULL dataset = other. */
 dc_model_config dc_model_config_defaults(const char *model, const char *dataset, const char *protocol);
-/* Check ranges (tau > 0, 0 <= mask_p < 1, ...); returns DC_ERR_ARG with a message. */
+/* Check the method, the protocol, every option against its table's range, then the method's
+ * own checks; DC_ERR_ARG with a message naming the option and what it accepts. */
 dc_status dc_model_config_check(const dc_model_config *cfg);
+/* An option of cfg's method or a common one by config.json key: set checks it against its row
+ * (DC_ERR_ARG naming what it accepts; an option of another method is an error too). */
+dc_status dc_model_config_set(dc_model_config *cfg, const char *key, double v);
+dc_status dc_model_config_get(const dc_model_config *cfg, const char *key, double *v);
+
+/* The registered method of that name; NULL if none. */
+const dc_model_vtbl *dc_model_method(const char *name);
+/* Its option table (NULL for an unknown method) and the options every method has (seed,
+ * train_heads). */
+const dc_option_table *dc_model_options(const char *name);
+const dc_option_table *dc_model_common_options(void);
+/* The name reports and figures print ("dynacl-m" -> "DynaCL-M"); NULL for an unknown method. */
+const char *dc_model_display_name(const char *name);
 
 /* Create a method by cfg->model; the encoder and heads are initialised from cfg->seed. */
 dc_model *dc_model_new(const dc_model_config *cfg, dc_backend *be, int64_t in_dim);
@@ -117,11 +111,16 @@ const char *const *dc_model_names(void);
  * bn1.num_batches_tracked I64 []), heads under "<method>.". Atomic write. */
 dc_status dc_model_save(const dc_model *m, const char *path, const char *meta_json);
 /* Load weights (shapes must match: a clear error names both shapes). Heads are optional
- * in the file unless the model has them. */
+ * in the file unless the model has them. A NaN or Inf weight is refused (DC_ERR_NUMERIC,
+ * naming the tensor and the element). */
 dc_status dc_model_load(dc_model *m, const char *path);
 /* Encoder-only helpers (used by embed/eval on any checkpoint, e.g. a PyTorch state_dict). */
 dc_status dc_encoder_save_entries(const dc_encoder *enc, void *writer /* dc_st_writer */);
 dc_status dc_encoder_load_file(dc_encoder *enc, const void *file /* dc_st_file */, const char *path);
+/* The same with flags: DC_LOAD_ALLOW_NONFINITE lets NaN and Inf weights through. */
+#define DC_LOAD_ALLOW_NONFINITE 1u
+dc_status dc_encoder_load_file_ex(dc_encoder *enc, const void *file /* dc_st_file */, const char *path,
+                                  unsigned flags);
 /* Input dimension D of the encoder stored in a checkpoint (from conv1.weight). */
 dc_status dc_checkpoint_in_dim(const char *path, int64_t *D);
 

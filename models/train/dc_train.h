@@ -7,10 +7,11 @@
  * Per step: a batch of B sequences from the sampler, the method's loss in training mode,
  * backward, AdamW. Every `valid_interval` epochs: the eval-mode loss on the test split drives
  * ReduceLROnPlateau (methods that validate), then the on_validate hook (clustering metrics).
- * The run folder holds config.json, metrics.jsonl (JSON lines), checkpoints/ (weights in
- * safetensors + optimizer/RNG/position state beside them, written atomically) and, at the
- * end, model.safetensors + state.safetensors. Resuming restores everything, so on the CPU
- * backend a resumed run ends with weights bit-identical to an uninterrupted one.
+ * The run folder (its layout: dc_run.h) holds config.json, metrics.jsonl (JSON lines),
+ * checkpoints/ (weights in safetensors + optimizer/RNG/position state beside them, written
+ * atomically) and, at the end, model.safetensors + state.safetensors. Resuming restores
+ * everything, so on the CPU backend a resumed run ends with weights, state and metrics.jsonl
+ * (but for wall times) identical to an uninterrupted one, wherever it was stopped.
  */
 #ifndef DC_TRAIN_H
 #define DC_TRAIN_H
@@ -59,10 +60,20 @@ typedef struct dc_train_hooks {
     int (*should_stop)(void *ud, int64_t step);
 } dc_train_hooks;
 
+/* The trainer's options as a table (config.json rows, CLI flags, ranges; dc_options.h). */
+const dc_option_table *dc_train_options(void);
+/* Its defaults for a dataset and protocol (NULL: other, authors); dc_train_opts_default() is
+ * dc_train_opts_defaults(NULL, NULL). */
+dc_train_opts dc_train_opts_defaults(const char *dataset, const char *protocol);
 dc_train_opts dc_train_opts_default(void);
+/* Set one option by config.json key, checked against its row; check all of them. */
+dc_status dc_train_opts_set(dc_train_opts *o, const char *key, double v);
+dc_status dc_train_opts_check(const dc_train_opts *o);
 
 /* Train m on ds (training split = sequences [0, n_train)). config_json (an object) is written
- * to run_dir/config.json for new runs and checked against it when resuming. */
+ * to run_dir/config.json for new runs and checked against it when resuming. DC_RUN_RESUME
+ * continues from the latest checkpoint, starts from the beginning when the run was stopped
+ * before its first one, and does nothing when the run has ended. */
 dc_status dc_train_run(dc_model *m, const dc_dataset *ds, dc_backend *be, const dc_train_opts *o, const char *run_dir,
                        dc_run_mode mode, const char *config_json, const dc_train_hooks *hooks);
 
@@ -77,9 +88,6 @@ dc_status dc_sampler_epoch(int sampler, int64_t n, int64_t batch, dc_rng *rng, i
 /* The eval-mode loss summed as the scripts do (sum over test batches of loss * B). */
 dc_status dc_eval_loss(dc_model *m, const dc_dataset *ds, dc_backend *be, int64_t batch, int split_test, dc_rng *rng,
                        double *sum_out, double *mean_out);
-
-/* Path of the newest checkpoint in a run folder (checkpoints/latest), into buf. */
-dc_status dc_run_latest_checkpoint(const char *run_dir, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

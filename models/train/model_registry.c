@@ -1,6 +1,9 @@
-/* model_registry.c: the table of pretraining methods, their per-dataset defaults under each
- * protocol (docs/METHOD.md §4.5, §9), and creating/freeing/calling a method. */
+/* model_registry.c: the registry of pretraining methods (one line per method; each method's
+ * vtable, options and display name live in its own folder), the options every method has,
+ * resolving a method's defaults from its table, checking a configuration, and
+ * creating/freeing/calling a method. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,33 +13,50 @@
 #include "dynacl/dc_dynacl.h"
 #include "infots/dc_infots.h"
 #include "tnc/dc_tnc.h"
-#include "ts2vec/dc_ts2vec.h"
 #include "train/dc_model.h"
+#include "ts2vec/dc_ts2vec.h"
 
-typedef struct method {
-    const dc_model_vtbl *vt;
-    /* optional: create heads/impl after the encoder exists */
-    dc_status (*setup)(dc_model *m, dc_backend *be, dc_rng *rng);
-    /* optional: method-specific checks of the config */
-    dc_status (*check)(const dc_model_config *cfg);
-} method;
-
-static const method k_methods[] = {
-    {&dc_dynacl_vtbl, NULL},
-    {&dc_dynacl_m_vtbl, NULL},
-    {&dc_mpxent_mse_vtbl, NULL},
-    {&dc_mpxent_margin_vtbl, NULL},
-    {&dc_ts2vec_vtbl, NULL, dc_ts2vec_config_check},
-    {&dc_cpc_vtbl, dc_cpc_setup, dc_cpc_config_check},
-    {&dc_tnc_vtbl, dc_tnc_setup, dc_tnc_config_check},
-    {&dc_infots_vtbl, dc_infots_setup, dc_infots_config_check},
-    {&dc_cost_vtbl, dc_cost_setup, dc_cost_config_check},
+static const dc_model_vtbl *const k_methods[] = {
+    &dc_dynacl_vtbl, &dc_dynacl_m_vtbl, &dc_mpxent_mse_vtbl, &dc_mpxent_margin_vtbl,
+    &dc_ts2vec_vtbl, &dc_cpc_vtbl,      &dc_tnc_vtbl,        &dc_infots_vtbl,
+    &dc_cost_vtbl,
 };
 #define N_METHODS ((int)(sizeof k_methods / sizeof k_methods[0]))
 
+/* The options of every method. */
+enum { COMMON_SEED, COMMON_TRAIN_HEADS, N_COMMON };
+static const dc_option k_common[N_COMMON] = {
+    [COMMON_SEED] = {"seed", "seed", NULL, DC_OPTION_INT, "[0, 9007199254740992]", .def = {{.value = 42}},
+                     .help = "seed of the initialisation, batches and masks", .store = DC_OPTION_U64,
+                     .offset = offsetof(dc_model_config, seed)},
+    /* docs/METHOD.md §9 item 20: the authors' scripts create the heads after the optimiser */
+    [COMMON_TRAIN_HEADS] = {"train_heads", NULL, "flags", DC_OPTION_BOOL, .def = {{NULL, "corrected", 1}, {.value = 0}},
+                            .help = "optimise the method's heads (CPC GRU and estimator, TNC discriminator, InfoTS weights)",
+                            .store = DC_OPTION_INT32, .offset = offsetof(dc_model_config, train_heads)},
+};
+static const dc_option_table k_common_table = {"common", k_common, N_COMMON};
+
+const dc_option_table *dc_model_common_options(void) { return &k_common_table; }
+
+const dc_model_vtbl *dc_model_method(const char *name) {
+    for (int i = 0; name && i < N_METHODS; i++)
+        if (!strcmp(name, k_methods[i]->name)) return k_methods[i];
+    return NULL;
+}
+
+const dc_option_table *dc_model_options(const char *name) {
+    const dc_model_vtbl *vt = dc_model_method(name);
+    return vt ? vt->options : NULL;
+}
+
+const char *dc_model_display_name(const char *name) {
+    const dc_model_vtbl *vt = dc_model_method(name);
+    return vt ? vt->display_name : NULL;
+}
+
 const char *const *dc_model_names(void) {
     static const char *names[N_METHODS + 1];
-    for (int i = 0; i < N_METHODS; i++) names[i] = k_methods[i].vt->name;
+    for (int i = 0; i < N_METHODS; i++) names[i] = k_methods[i]->name;
     names[N_METHODS] = NULL;
     return names;
 }
@@ -47,83 +67,73 @@ dc_model_config dc_model_config_defaults(const char *model, const char *dataset,
     snprintf(c.model, sizeof c.model, "%s", model ? model : "dynacl");
     snprintf(c.dataset, sizeof c.dataset, "%s", dataset ? dataset : "other");
     snprintf(c.protocol, sizeof c.protocol, "%s", protocol ? protocol : "authors");
-    int corrected = !strcmp(c.protocol, "corrected");
-    c.seed = 42;
-    c.tau = 0.5;
-    c.margin = 5.0;          /* docs/METHOD.md §9 item 6: 5 for every dataset (ECG's config value 100 gives NaN) */
-    c.margin_gamma = 0.05;
-    c.threshold = 0.4;
-    /* docs/METHOD.md §4.5 table; SleepEEG lambda 0.4 (config) per docs/METHOD.md §9 item 7 */
-    if (!strcmp(c.dataset, "harth")) {
-        c.mask_p = 1e-5;
-        c.lambda = 1e-30;
-    } else if (!strcmp(c.dataset, "sleepeeg")) {
-        c.mask_p = 0.3;
-        c.lambda = 0.4;
-    } else if (!strcmp(c.dataset, "ecg")) {
-        c.mask_p = 0.3;
-        c.lambda = 1.0;
-    } else { /* synthetic and others: SleepEEG's values, a non-degenerate mix */
-        c.mask_p = 0.3;
-        c.lambda = 0.4;
-    }
-    c.mpx_within_seq = corrected;
-    c.pseudo_from_embeddings = corrected;
-    c.lambda_paper_form = corrected;
-    c.train_heads = corrected;
-    /* TS2Vec, CPC, TNC (docs/METHOD.md §6); Tc is the config's sequence_sample (119 for ECG too) */
-    c.ts2vec_overlap = corrected;
-    c.ts2vec_max_len = 500;
-    c.cpc_window = 5;
-    c.tnc_window = 20;
-    c.tnc_mc = 20;
-    c.tnc_weight = 0.1;
-    c.tnc_tc = !strcmp(c.dataset, "sleepeeg") ? 300 : (!strcmp(c.dataset, "harth") || !strcmp(c.dataset, "ecg")) ? 119 : 0;
-    /* InfoTS, CoST (docs/METHOD.md §6.2, §6.5, §9 items 19–20); the season length is sequence_sample
-     * (119 elsewhere) */
-    /* InfoTS keeps the code's objective under both protocols (temperature 1.0, local loss on
-     * the first sequence; docs/METHOD.md §6.2): corrected only trains the augmentation weights.
-     * The paper's temperatures and the all-sequence local loss are a variant by flags. */
-    c.infots_tau_global = 1.0;
-    c.infots_tau_local = 1.0;
-    c.infots_aug_p = 0.2;
-    c.infots_local_k = 8;
-    c.infots_max_len = 500;
-    c.infots_local_all = 0;
-    c.infots_variety = 0.1;
-    c.cost_queue = 256;
-    c.cost_momentum = 0.999;
-    c.cost_tau = 0.07;
-    c.cost_alpha = 0.05;
-    c.cost_sigma = 0.5;
-    c.cost_aug_p = 0.5;
-    c.cost_max_len = 300;
-    c.cost_season_len = !strcmp(c.dataset, "sleepeeg") ? 300 : 119;
-    c.cost_key_encoder = corrected;
-    if (!strcmp(c.model, "cost")) c.train_heads = 1; /* head_q is in the optimiser under both protocols */
+    for (int i = 0; i < N_COMMON; i++) dc_option_put(&k_common_table, i, &c, dc_option_default_value(&k_common[i], c.dataset, c.protocol));
+    const dc_model_vtbl *vt = dc_model_method(c.model);
+    const dc_option_table *t = vt ? vt->options : NULL;
+    for (int i = 0; t && i < t->n && i < DC_MODEL_MAX_OPTIONS; i++)
+        dc_option_put(t, i, c.opt, dc_option_default_value(&t->rows[i], c.dataset, c.protocol));
+    if (vt && vt->heads_always_train) c.train_heads = 1;
     return c;
 }
 
-dc_status dc_model_config_check(const dc_model_config *c) {
-    int known = 0;
-    for (int i = 0; i < N_METHODS; i++) known |= !strcmp(c->model, k_methods[i].vt->name);
-    if (!known) {
-        char list[256] = "";
-        for (int i = 0; i < N_METHODS; i++) {
-            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-            strncat(list, k_methods[i].vt->name, sizeof list - strlen(list) - 1);
-        }
-        return dc_fail(DC_ERR_ARG, "unknown model '%s' (known: %s)", c->model, list);
+static dc_status unknown_model(const char *name) {
+    char list[256] = "";
+    for (int i = 0; i < N_METHODS; i++) {
+        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, k_methods[i]->name, sizeof list - strlen(list) - 1);
     }
+    return dc_fail(DC_ERR_ARG, "unknown model '%s' (known: %s)", name, list);
+}
+
+dc_status dc_model_config_check(const dc_model_config *c) {
+    const dc_model_vtbl *vt = dc_model_method(c->model);
+    if (!vt) return unknown_model(c->model);
     if (strcmp(c->protocol, "authors") && strcmp(c->protocol, "corrected"))
         return dc_fail(DC_ERR_ARG, "protocol must be 'authors' or 'corrected', got '%s'", c->protocol);
-    if (!(c->tau > 0)) return dc_fail(DC_ERR_ARG, "tau must be > 0 (got %g)", c->tau);
-    if (!(c->mask_p >= 0 && c->mask_p < 1)) return dc_fail(DC_ERR_ARG, "mask fraction must be in [0, 1) (got %g)", c->mask_p);
-    if (!(c->lambda >= 0 && c->lambda <= 1)) return dc_fail(DC_ERR_ARG, "lambda must be in [0, 1] (got %g)", c->lambda);
-    if (!isfinite(c->margin)) return dc_fail(DC_ERR_ARG, "margin must be finite (got %g)", c->margin);
-    if (!isfinite(c->threshold)) return dc_fail(DC_ERR_ARG, "threshold must be finite");
-    for (int i = 0; i < N_METHODS; i++)
-        if (!strcmp(c->model, k_methods[i].vt->name) && k_methods[i].check) return k_methods[i].check(c);
+    for (int i = 0; i < N_COMMON; i++)
+        if (dc_option_check(&k_common[i], dc_option_get(&k_common_table, i, c)) != DC_OK) return dc_last_status();
+    const dc_option_table *t = vt->options;
+    if (t && t->n > DC_MODEL_MAX_OPTIONS)
+        return dc_fail(DC_ERR_ARG, "%s declares %d options, more than DC_MODEL_MAX_OPTIONS (%d)", vt->name, t->n,
+                       DC_MODEL_MAX_OPTIONS);
+    for (int i = 0; t && i < t->n; i++)
+        if (dc_option_check(&t->rows[i], c->opt[i]) != DC_OK) return dc_last_status();
+    return vt->check ? vt->check(c) : DC_OK;
+}
+
+/* The table and row of key among the common options and those of cfg's method. */
+static dc_status find_option(const dc_model_config *c, const char *key, const dc_option_table **t, int *row) {
+    const dc_option_table *own = dc_model_options(c->model);
+    const dc_option_table *tabs[2] = {&k_common_table, own};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; tabs[k] && key && i < tabs[k]->n; i++)
+            if (!strcmp(tabs[k]->rows[i].key, key)) {
+                *t = tabs[k];
+                *row = i;
+                return DC_OK;
+            }
+    if (!dc_model_method(c->model)) return unknown_model(c->model);
+    for (int m = 0; key && m < N_METHODS; m++)
+        if (dc_option_find(k_methods[m]->options, key))
+            return dc_fail(DC_ERR_ARG, "%s is an option of %s, not of %s", key, k_methods[m]->name, c->model);
+    return dc_fail(DC_ERR_ARG, "%s: no such option", key ? key : "(null)");
+}
+
+dc_status dc_model_config_set(dc_model_config *c, const char *key, double v) {
+    const dc_option_table *t;
+    int row;
+    if (!c) return dc_fail(DC_ERR_ARG, "model config: NULL argument");
+    if (find_option(c, key, &t, &row) != DC_OK || dc_option_check(&t->rows[row], v) != DC_OK) return dc_last_status();
+    dc_option_put(t, row, t == &k_common_table ? (void *)c : (void *)c->opt, v);
+    return DC_OK;
+}
+
+dc_status dc_model_config_get(const dc_model_config *c, const char *key, double *v) {
+    const dc_option_table *t;
+    int row;
+    if (!c || !v) return dc_fail(DC_ERR_ARG, "model config: NULL argument");
+    if (find_option(c, key, &t, &row) != DC_OK) return dc_last_status();
+    *v = dc_option_get(t, row, t == &k_common_table ? (const void *)c : (const void *)c->opt);
     return DC_OK;
 }
 
@@ -133,27 +143,24 @@ dc_model *dc_model_new(const dc_model_config *cfg, dc_backend *be, int64_t in_di
         return NULL;
     }
     if (dc_model_config_check(cfg) != DC_OK) return NULL;
-    const method *me = NULL;
-    for (int i = 0; i < N_METHODS; i++)
-        if (!strcmp(cfg->model, k_methods[i].vt->name)) me = &k_methods[i];
+    const dc_model_vtbl *vt = dc_model_method(cfg->model);
     dc_model *m = calloc(1, sizeof *m);
     if (!m) {
         dc_fail(DC_ERR_OOM, "model: out of host memory");
         return NULL;
     }
-    m->vt = me->vt;
+    m->vt = vt;
     m->cfg = *cfg;
     m->enc = dc_encoder_new(be, in_dim);
     /* docs/METHOD.md §5: seed, then build the encoder (conv1..3 then bn1..3) */
     dc_rng rng = dc_rng_init(cfg->seed);
-    if (!m->enc || dc_encoder_init(m->enc, &rng) != DC_OK || (me->setup && me->setup(m, be, &rng) != DC_OK)) {
+    if (!m->enc || dc_encoder_init(m->enc, &rng) != DC_OK || (vt->setup && vt->setup(m, be, &rng) != DC_OK)) {
         dc_fail_prefix("creating model %s", cfg->model);
         dc_model_free(m);
         return NULL;
     }
     return m;
 }
-
 void dc_model_free(dc_model *m) {
     if (!m) return;
     if (m->vt && m->vt->free_impl) m->vt->free_impl(m);

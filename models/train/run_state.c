@@ -1,78 +1,14 @@
 /* run_state.c: what makes a run resumable: the optimizer/RNG/position state beside each
- * checkpoint (safetensors with a JSON metadata entry), the checkpoints/latest pointer, the
- * run folder's life cycle (new / resume / force) and trimming metrics.jsonl on resume.
+ * checkpoint (safetensors: AdamW moments, and a JSON metadata entry "dynacl_state"). Where
+ * the files live is run_dir.c's business.
  */
 #include <cjson/cJSON.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "dc/dc_atomic.h"
 #include "dc/dc_safetensors.h"
 #include "train/run_state.h"
-
-static int exists(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0;
-}
-
-static dc_status write_text_atomic(const char *path, const char *text) {
-    return dc_atomic_write(path, text, strlen(text));
-}
-
-dc_status dc_run_dir_prepare(const char *dir, dc_run_mode mode) {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/config.json", dir);
-    int has_run = exists(p);
-    if (mode == DC_RUN_RESUME) {
-        if (!has_run) return dc_fail(DC_ERR_IO, "%s: no run to resume (no config.json)", dir);
-        return DC_OK;
-    }
-    if (has_run && mode != DC_RUN_FORCE)
-        return dc_fail(DC_ERR_STATE, "%s already holds a run; pass --resume to continue it or --force to replace it", dir);
-    dc_status mk = dc_mkdirs(dir); /* parents too */
-    if (mk != DC_OK) return mk;
-    if (has_run) { /* --force: remove what a run writes, nothing else */
-        const char *files[] = {"config.json", "metrics.jsonl", "model.safetensors", "state.safetensors"};
-        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-            snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-            unlink(p);
-        }
-        snprintf(p, sizeof p, "%s/checkpoints", dir);
-        DIR *d = opendir(p);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d))) {
-                if (strncmp(e->d_name, "step_", 5) && strcmp(e->d_name, "latest")) continue;
-                char q[4608];
-                snprintf(q, sizeof q, "%s/%s", p, e->d_name);
-                unlink(q);
-            }
-            closedir(d);
-        }
-    }
-    snprintf(p, sizeof p, "%s/checkpoints", dir);
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) return dc_fail(DC_ERR_IO, "%s: cannot create: %s", p, strerror(errno));
-    return DC_OK;
-}
-
-dc_status dc_run_latest_checkpoint(const char *run_dir, char *buf, size_t cap) {
-    char p[4200], line[64] = "";
-    snprintf(p, sizeof p, "%s/checkpoints/latest", run_dir);
-    FILE *f = fopen(p, "r");
-    if (!f) return dc_fail(DC_ERR_IO, "%s: no checkpoint yet (%s missing)", run_dir, p);
-    if (!fgets(line, sizeof line, f)) line[0] = '\0';
-    fclose(f);
-    line[strcspn(line, "\r\n")] = '\0';
-    if (!line[0] || strchr(line, '/')) return dc_fail(DC_ERR_FORMAT, "%s: malformed", p);
-    snprintf(buf, cap, "%s/checkpoints/%s.safetensors", run_dir, line);
-    return DC_OK;
-}
 
 static dc_status add_flat(dc_st_writer *w, const char *name, const dc_tensor *t) {
     int64_t n = dc_tensor_numel(t);
@@ -174,56 +110,5 @@ dc_status dc_run_state_load(const char *path, dc_run_state *s, dc_adamw *const *
     }
     cJSON_Delete(o);
     dc_st_close(f);
-    return st;
-}
-
-dc_status dc_run_set_latest(const char *run_dir, const char *stem) {
-    char p[4200], text[256];
-    snprintf(p, sizeof p, "%s/checkpoints/latest", run_dir);
-    snprintf(text, sizeof text, "%s\n", stem);
-    return write_text_atomic(p, text);
-}
-
-dc_status dc_run_write_config(const char *run_dir, const char *json) {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/config.json", run_dir);
-    return write_text_atomic(p, json);
-}
-
-dc_status dc_run_trim_metrics(const char *run_dir, int64_t max_step) {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/metrics.jsonl", run_dir);
-    FILE *f = fopen(p, "r");
-    if (!f) return DC_OK;
-    size_t cap = 1 << 16, len = 0;
-    char *out = malloc(cap), line[8192];
-    if (!out) {
-        fclose(f);
-        return dc_fail(DC_ERR_OOM, "metrics: out of host memory");
-    }
-    out[0] = '\0';
-    while (fgets(line, sizeof line, f)) {
-        cJSON *o = cJSON_Parse(line);
-        double step = 0;
-        int keep = o && get_num(o, "step", &step) && step <= (double)max_step;
-        cJSON_Delete(o);
-        if (!keep) continue;
-        size_t n = strlen(line);
-        if (len + n + 1 > cap) {
-            while (len + n + 1 > cap) cap *= 2;
-            char *q = realloc(out, cap);
-            if (!q) {
-                free(out);
-                fclose(f);
-                return dc_fail(DC_ERR_OOM, "metrics: out of host memory");
-            }
-            out = q;
-        }
-        memcpy(out + len, line, n + 1);
-        len += n;
-    }
-    fclose(f);
-    dc_status st = write_text_atomic(p, out);
-    free(out);
     return st;
 }

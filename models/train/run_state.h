@@ -1,8 +1,12 @@
-/* run_state.h: resumable-run state (internal to the trainer; see dc_train.h). */
+/* run_state.h: the trainer's side of the run folder (internal to models/train; the public
+ * side is dc_run.h): the resumable state beside each checkpoint, writing and reading
+ * checkpoints, the folder's life cycle, config.json on resume, and metrics.jsonl. */
 #ifndef DC_RUN_STATE_H
 #define DC_RUN_STATE_H
 
-#include "train/dc_train.h"
+#include <stdio.h>
+
+#include "train/dc_run.h"
 
 typedef struct dc_run_state {
     int64_t step;              /* global steps done */
@@ -20,12 +24,32 @@ typedef struct dc_run_state {
     double elapsed;            /* seconds of training before this process */
 } dc_run_state;
 
+/* New: create the folder (refusing a run already there); force: remove a run's files first;
+ * resume: the folder must hold config.json. */
 dc_status dc_run_dir_prepare(const char *dir, dc_run_mode mode);
 dc_status dc_run_state_save(const char *path, const dc_run_state *s, dc_adamw *const *opts, int n_opts);
 dc_status dc_run_state_load(const char *path, dc_run_state *s, dc_adamw *const *opts, int n_opts);
-dc_status dc_run_set_latest(const char *run_dir, const char *stem);
-dc_status dc_run_write_config(const char *run_dir, const char *json);
-/* Keep only metrics lines with "step" <= max_step (a resumed run redoes the rest). */
-dc_status dc_run_trim_metrics(const char *run_dir, int64_t max_step);
+/* The checkpoint of s->step (weights with {"step", "epoch"} metadata, then the state beside
+ * them, then checkpoints/latest); final: then RUN/model.safetensors and RUN/state.safetensors. */
+dc_status dc_run_write_checkpoint(const char *run, const dc_model *m, const dc_run_state *s, dc_adamw *const *opts, int n_opts,
+                                  int final);
+/* Load checkpoints/latest into m and s. */
+dc_status dc_run_read_checkpoint(const char *run, dc_model *m, dc_run_state *s, dc_adamw *const *opts, int n_opts);
+
+/* config.json: write it (a new run), or check that json holds the same options (resume). */
+dc_status dc_run_write_config(const char *run, const char *json);
+dc_status dc_run_check_config(const char *run, const char *json);
+
+/* metrics.jsonl: open for writing (truncate) or appending. */
+FILE *dc_run_metrics_open(const char *run, int append);
+/* The record of a checkpoint, as the trainer writes it after saving one (no newline). */
+void dc_run_metrics_checkpoint_record(char *buf, size_t cap, int64_t step, int64_t epoch);
+/* Resuming from the checkpoint at `step` (epoch `epoch`): keep what was logged before that
+ * checkpoint's record (every record up to it; the step's own step record, and at the run's
+ * end its epoch and validation records, come first), drop the rest (written after the
+ * checkpoint, the resumed run writes it again), then write the checkpoint's record again
+ * unless the checkpoint is the run's final one (final = 1), which the resumed run saves, and
+ * logs, again. A line cut by a kill is dropped. */
+dc_status dc_run_trim_metrics(const char *run, int64_t step, int64_t epoch, int final);
 
 #endif

@@ -1,6 +1,6 @@
 /* trainer.c: the pretraining loop shared by every method (docs/METHOD.md §5): sampler, steps, the
- * validation loss and ReduceLROnPlateau, checkpoints and resume, metrics.jsonl. */
-#include <cjson/cJSON.h>
+ * validation loss and ReduceLROnPlateau, checkpoints and resume, the records of metrics.jsonl.
+ * Where the run folder's files live and what they hold is the run API's (dc_run.h). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +32,7 @@ typedef struct trainer {
     FILE *metrics;
     double t_start;
     double last_loss;
+    int complete; /* resumed a run that had already ended */
 } trainer;
 
 static double now_s(void) {
@@ -41,11 +42,6 @@ static double now_s(void) {
 }
 
 static double elapsed(const trainer *t) { return t->s.elapsed + now_s() - t->t_start; }
-
-dc_train_opts dc_train_opts_default(void) {
-    dc_train_opts o = {500, 8, 1e-3, 0.01, DC_SAMPLER_SHUFFLE, 5, 5, 0.1, 1e-4, 0, 10, 0, 0};
-    return o;
-}
 
 double dc_plateau_update(double lr, double val, double *best, int *has_best, int64_t *bad, int64_t patience,
                          double factor, double threshold) {
@@ -124,8 +120,6 @@ dc_status dc_eval_loss(dc_model *m, const dc_dataset *ds, dc_backend *be, int64_
 }
 
 static dc_status save_checkpoint(trainer *t, int final) {
-    char stem[64], path[4200], meta[256];
-    snprintf(stem, sizeof stem, "step_%08lld", (long long)t->s.step);
     double sum = dc_tensor_item(t->epoch_sum);
     if (!isfinite(sum))
         return dc_fail(DC_ERR_NUMERIC, "loss became %g before step %lld; not saving, the last good checkpoint is kept",
@@ -134,21 +128,11 @@ static dc_status save_checkpoint(trainer *t, int final) {
     t->s.num_batches_tracked = t->m->enc->num_batches_tracked;
     t->s.elapsed = elapsed(t);
     t->s.optimizer_steps = dc_adamw_steps(t->opt[0]);
-    snprintf(meta, sizeof meta, "{\"step\": %lld, \"epoch\": %lld}", (long long)t->s.step, (long long)t->s.epoch);
-    snprintf(path, sizeof path, "%s/checkpoints/%s.safetensors", t->dir, stem);
-    dc_status st = dc_model_save(t->m, path, meta);
-    snprintf(path, sizeof path, "%s/checkpoints/%s.state.safetensors", t->dir, stem);
-    if (st == DC_OK) st = dc_run_state_save(path, &t->s, t->opt, t->n_opt);
-    if (st == DC_OK) st = dc_run_set_latest(t->dir, stem);
-    if (st == DC_OK && final) {
-        snprintf(path, sizeof path, "%s/model.safetensors", t->dir);
-        st = dc_model_save(t->m, path, meta);
-        snprintf(path, sizeof path, "%s/state.safetensors", t->dir);
-        if (st == DC_OK) st = dc_run_state_save(path, &t->s, t->opt, t->n_opt);
-    }
+    dc_status st = dc_run_write_checkpoint(t->dir, t->m, &t->s, t->opt, t->n_opt, final);
     if (st == DC_OK) {
-        metrics_line(t, "{\"event\": \"checkpoint\", \"step\": %lld, \"epoch\": %lld, \"file\": \"checkpoints/%s.safetensors\"}",
-                     (long long)t->s.step, (long long)t->s.epoch, stem);
+        char rec[DC_RUN_PATH_MAX + 128];
+        dc_run_metrics_checkpoint_record(rec, sizeof rec, t->s.step, t->s.epoch);
+        metrics_line(t, "%s", rec);
         progress(t, "checkpoint");
     }
     return st;
@@ -211,7 +195,6 @@ static dc_status train_step(trainer *t, const int64_t *seqs) {
 static dc_status setup(trainer *t) {
     const dc_dataset *ds = t->ds;
     int64_t B = t->o.batch, T = ds->seqs.T, D = ds->frames.D;
-    if (B < 1 || t->o.epochs < 1) return dc_fail(DC_ERR_ARG, "train: batch and epochs must be >= 1");
     if (D != t->m->enc->dims[0])
         return dc_fail(DC_ERR_SHAPE, "train: the data has D = %lld but the encoder expects %lld", (long long)D,
                        (long long)t->m->enc->dims[0]);
@@ -253,33 +236,21 @@ static dc_status setup(trainer *t) {
     return DC_OK;
 }
 
-static dc_status resume(trainer *t, const char *config_json) {
-    char p[4200], ck[4200];
-    snprintf(p, sizeof p, "%s/config.json", t->dir);
-    FILE *f = fopen(p, "r");
-    char *old = NULL;
-    if (f) {
-        fseek(f, 0, SEEK_END);
-        long n = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        old = n >= 0 ? malloc((size_t)n + 1) : NULL;
-        if (old) old[fread(old, 1, (size_t)n, f)] = '\0';
-        fclose(f);
-    }
-    cJSON *a = old ? cJSON_Parse(old) : NULL, *b = config_json ? cJSON_Parse(config_json) : NULL;
-    int same = a && b && cJSON_Compare(a, b, 1);
-    cJSON_Delete(a);
-    cJSON_Delete(b);
-    free(old);
-    if (!same) return dc_fail(DC_ERR_STATE, "%s: the options differ from the run's config.json; resume with the same options", t->dir);
-    dc_status st = dc_run_latest_checkpoint(t->dir, ck, sizeof ck);
-    if (st != DC_OK) return st;
-    if ((st = dc_model_load(t->m, ck)) != DC_OK) return st;
-    snprintf(p, sizeof p, "%.*s.state.safetensors", (int)(strlen(ck) - strlen(".safetensors")), ck);
-    if ((st = dc_run_state_load(p, &t->s, t->opt, t->n_opt)) != DC_OK) return st;
+/* Continue the run in t->dir: from its latest checkpoint, or from the beginning when it was
+ * stopped before the first one (the folder then holds only its config). *resumed: a
+ * checkpoint was loaded; t->complete: the run had already ended, nothing is left to do. */
+static dc_status resume(trainer *t, const char *config_json, int *resumed) {
+    dc_status st = dc_run_check_config(t->dir, config_json);
+    dc_run_status rs;
+    if (st == DC_OK) st = dc_run_status_read(t->dir, &rs);
+    if (st != DC_OK || rs.stage < DC_RUN_RESUMABLE) return st;
+    if ((st = dc_run_read_checkpoint(t->dir, t->m, &t->s, t->opt, t->n_opt)) != DC_OK) return st;
     t->m->enc->num_batches_tracked = t->s.num_batches_tracked;
     if ((st = dc_tensor_fill(t->epoch_sum, t->s.epoch_loss_sum)) != DC_OK) return st;
-    return dc_run_trim_metrics(t->dir, t->s.step);
+    *resumed = 1;
+    int final = t->s.epoch >= t->o.epochs || t->s.step >= t->total_steps; /* the checkpoint of the run's end */
+    t->complete = final && rs.stage == DC_RUN_COMPLETE;
+    return t->complete ? DC_OK : dc_run_trim_metrics(t->dir, t->s.step, t->s.epoch, final);
 }
 
 static dc_status run(trainer *t, dc_run_mode mode, const char *config_json) {
@@ -289,15 +260,15 @@ static dc_status run(trainer *t, dc_run_mode mode, const char *config_json) {
     t->s.lr = t->o.lr;
     int resumed = 0;
     if (mode == DC_RUN_RESUME) {
-        if ((st = resume(t, config_json)) != DC_OK) return st;
-        resumed = 1;
+        if ((st = resume(t, config_json, &resumed)) != DC_OK) return st;
+        if (t->complete) {
+            progress(t, "done");
+            return DC_OK;
+        }
     } else if ((st = dc_run_write_config(t->dir, config_json ? config_json : "{}\n")) != DC_OK) {
         return st;
     }
-    char p[4200];
-    snprintf(p, sizeof p, "%s/metrics.jsonl", t->dir);
-    t->metrics = fopen(p, resumed ? "a" : "w");
-    if (!t->metrics) return dc_fail(DC_ERR_IO, "%s: cannot open for writing", p);
+    if (!(t->metrics = dc_run_metrics_open(t->dir, resumed))) return dc_last_status();
     int64_t save_every = t->o.save_every > 0 ? t->o.save_every : 50 * t->steps_per_epoch;
     for (; t->s.epoch < t->o.epochs && t->s.step < t->total_steps; t->s.epoch++) {
         int64_t nb;
@@ -337,7 +308,8 @@ static dc_status run(trainer *t, dc_run_mode mode, const char *config_json) {
 dc_status dc_train_run(dc_model *m, const dc_dataset *ds, dc_backend *be, const dc_train_opts *o, const char *run_dir,
                        dc_run_mode mode, const char *config_json, const dc_train_hooks *hooks) {
     if (!m || !ds || !be || !o || !run_dir) return dc_fail(DC_ERR_ARG, "train: NULL argument");
-    dc_status st = dc_run_dir_prepare(run_dir, mode);
+    dc_status st = dc_train_opts_check(o);
+    if (st == DC_OK) st = dc_run_dir_prepare(run_dir, mode);
     if (st != DC_OK) return st;
     trainer t;
     memset(&t, 0, sizeof t);

@@ -8,7 +8,7 @@
  *     dc_tensor *L = dc_model_loss(m, ctx, x, 1, &rng, &terms);   // x (B, T, D)
  *
  * Protocols (docs/METHOD.md §9 item 22): authors end-pads the shorter encoded view to max(L1, L2), so
- * positives are misaligned by crop_left - crop_eleft steps; corrected (cfg.ts2vec_overlap)
+ * positives are misaligned by crop_left - crop_eleft steps; corrected (option ts2vec_alignment)
  * keeps only the crop_l overlapping steps of both views, as the original TS2Vec.
  */
 #ifndef DC_TS2VEC_H
@@ -16,9 +16,13 @@
 
 #include "train/dc_model.h"
 
-/* The model-table entry (models/train/model_registry.c) and its config check. */
+/* The registry entry (models/train/model_registry.c) and its options (cfg.opt slots). */
 extern const dc_model_vtbl dc_ts2vec_vtbl;
-dc_status dc_ts2vec_config_check(const dc_model_config *cfg);
+enum {
+    DC_TS2VEC_OVERLAP, /* (P) 22: keep the crops' overlap (original TS2Vec); else end-pad to max(L1, L2) */
+    DC_TS2VEC_MAX_LEN, /* longer sequences are first cut to a random window of this length */
+    DC_TS2VEC_N_OPTIONS
+};
 
 /* One batch's crop (docs/METHOD.md §6.1 steps 2-4): view 1 of row b is x[b, off[b]+eleft : off[b]+right]
  * (length L1 = right - eleft), view 2 is x[b, off[b]+left : off[b]+eright] (L2 = eright - left);

@@ -12,13 +12,6 @@
  * so a row's softmax over all 2K entries equals the softmax over the other 2K-1 entries. */
 #define TS2VEC_NO_SELF (-1e30)
 
-dc_status dc_ts2vec_config_check(const dc_model_config *c) {
-    if (c->ts2vec_max_len < 2)
-        return dc_fail(DC_ERR_ARG, "ts2vec: the maximum training length is %lld, but a crop needs length >= 2",
-                       (long long)c->ts2vec_max_len);
-    return DC_OK;
-}
-
 dc_status dc_ts2vec_draw_crop(dc_rng *rng, int64_t T, int64_t B, dc_ts2vec_crop *c, int64_t *off) {
     if (!rng || !c || !off) return dc_fail(DC_ERR_ARG, "ts2vec crop: NULL argument");
     if (T < 2)
@@ -187,9 +180,10 @@ static dc_tensor *loss_ts2vec(dc_model *m, dc_ctx *ctx, dc_tensor *x, int traini
      * for requests between half its size and its size, so it would still collect buffers for
      * many crop lengths. Hand them back instead (one malloc per tensor per step). */
     dc_ctx_trim(ctx);
-    if (T > m->cfg.ts2vec_max_len) { /* one random window for the whole batch */
-        base = dc_rng_randint(rng, 0, T - m->cfg.ts2vec_max_len);
-        T = m->cfg.ts2vec_max_len;
+    int64_t max_len = dc_cfg_int(&m->cfg, DC_TS2VEC_MAX_LEN);
+    if (T > max_len) { /* one random window for the whole batch */
+        base = dc_rng_randint(rng, 0, T - max_len);
+        T = max_len;
     }
     int64_t *off = malloc((size_t)(3 * B) * sizeof *off), *s1 = off + B, *s2 = off + 2 * B;
     if (!off) {
@@ -206,7 +200,7 @@ static dc_tensor *loss_ts2vec(dc_model *m, dc_ctx *ctx, dc_tensor *x, int traini
         dc_tensor *o1 = dc_ts2vec_encode(m->enc, ctx, take_per_row(ctx, x, s1, c.right - c.eleft), training, rng);
         dc_tensor *o2 = o1 ? dc_ts2vec_encode(m->enc, ctx, take_per_row(ctx, x, s2, c.eright - c.left), training, rng) : NULL;
         dc_tensor *a1 = NULL, *a2 = NULL;
-        if (o2 && dc_ts2vec_align(ctx, o1, o2, &c, m->cfg.ts2vec_overlap, &a1, &a2) == DC_OK)
+        if (o2 && dc_ts2vec_align(ctx, o1, o2, &c, dc_cfg_on(&m->cfg, DC_TS2VEC_OVERLAP), &a1, &a2) == DC_OK)
             L = dc_ts2vec_hier_loss(ctx, a1, a2, TS2VEC_ALPHA);
     }
     free(off);
@@ -219,5 +213,16 @@ static dc_tensor *eval_encode_ts2vec(dc_model *m, dc_ctx *ctx, dc_tensor *x, dc_
     return dc_ts2vec_encode(m->enc, ctx, x, 0, rng);
 }
 
+/* docs/METHOD.md §6.1, §9 item 22 */
+static const dc_option k_rows[DC_TS2VEC_N_OPTIONS] = {
+    [DC_TS2VEC_OVERLAP] = {"ts2vec_alignment", "ts2vec-alignment", "flags", DC_OPTION_CHOICE, .choices = {"pad", "overlap"},
+                           .def = {{NULL, "corrected", 1}, {.value = 0}},
+                           .help = "views: end-padded (authors) or their overlap only (original TS2Vec)"},
+    [DC_TS2VEC_MAX_LEN] = {"ts2vec_max_len", "ts2vec-max-len", "hyperparameters", DC_OPTION_INT, "[2, inf)",
+                           .def = {{.value = 500}}, .help = "maximum training length (a crop needs 2 steps)"},
+};
+static const dc_option_table k_options = {"ts2vec", k_rows, DC_TS2VEC_N_OPTIONS};
+
 /* The authors' ts2vec.py creates a scheduler but never steps it: no plateau validation. */
-const dc_model_vtbl dc_ts2vec_vtbl = {"ts2vec", loss_ts2vec, 0, NULL, eval_encode_ts2vec};
+const dc_model_vtbl dc_ts2vec_vtbl = {.name = "ts2vec", .display_name = "TS2Vec", .options = &k_options, .loss = loss_ts2vec,
+                                      .eval_encode = eval_encode_ts2vec};

@@ -1,5 +1,5 @@
-/* fuzz_edf.c: libFuzzer harness for the EDF/EDF+ reader (not part of the default build;
- * see build.sh): header parse, every signal as digital and physical values, TAL
+/* fuzz_edf.c: libFuzzer harness for the EDF/EDF+ reader (built with -DDC_FUZZ=ON, run by
+ * tools/fuzz.sh; seeds in corpus/edf): header parse, every signal as digital and physical values, TAL
  * annotations, hypnogram epochs and the SleepEEG builder (the input as PSG and hypnogram).
  */
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* fuzz_harth.c: libFuzzer harness for the HARTH CSV reader (not part of the default
- * build; see build.sh). Also a differential check of the float parser against strtof:
+/* fuzz_harth.c: libFuzzer harness for the HARTH CSV reader (built with -DDC_FUZZ=ON, run
+ * by tools/fuzz.sh; seeds in corpus/harth). Also a differential check of the float parser against strtof:
  * any accepted number must round to the same float32 bits.
  */
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* fuzz_npy.c: libFuzzer harness for the .npy header parser (not part of the default build;
- * see build.sh). An accepted image must describe exactly its own bytes, and its header must
+/* fuzz_npy.c: libFuzzer harness for the .npy header parser (built with -DDC_FUZZ=ON, run
+ * by tools/fuzz.sh; seeds in corpus/npy). An accepted image must describe exactly its own bytes, and its header must
  * re-format to one the parser accepts with the same dtype and shape.
  */
 #include <stdint.h>

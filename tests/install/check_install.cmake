@@ -3,7 +3,10 @@
 # from dynacl.pc, and as a CMake project that calls find_package(dynacl). Also runs the
 # installed `dynacl` program. Everything happens under SCRATCH; nothing outside it is touched.
 #   cmake -DBUILD=<build dir> -DSRC=<tests/install> -DSCRATCH=<dir> -DCC=<C compiler>
-#         -DPKG_CONFIG=<pkg-config> -DGENERATOR=<generator> -P check_install.cmake
+#         -DPKG_CONFIG=<pkg-config> -DGENERATOR=<generator> [-DFLAGS=<compile and link flags>]
+#         -P check_install.cmake
+# FLAGS: what every program linked with this libdynacl needs (the sanitizer build's
+# -fsanitize=..., whose runtime must come first), given to both consumers.
 cmake_minimum_required(VERSION 3.21)
 foreach(v BUILD SRC SCRATCH CC PKG_CONFIG GENERATOR)
   if(NOT DEFINED ${v})
@@ -50,14 +53,15 @@ run("pkg-config" ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pcdir} ${PKG_CONFIG} 
 string(STRIP "${RUN_OUT}" flags)
 separate_arguments(flags UNIX_COMMAND "${flags}")
 get_filename_component(libdir ${libs} DIRECTORY)
+separate_arguments(extra UNIX_COMMAND "${FLAGS}")
 run("building consumer.c with pkg-config's flags"
-    ${CC} -std=c11 -o ${SCRATCH}/consumer_pc ${SRC}/consumer.c ${flags} -lm -Wl,-rpath,${libdir})
+    ${CC} -std=c11 ${extra} -o ${SCRATCH}/consumer_pc ${SRC}/consumer.c ${flags} -lm -Wl,-rpath,${libdir})
 run("the pkg-config consumer" ${SCRATCH}/consumer_pc)
 message(STATUS "pkg-config: ${RUN_OUT}")
 
 # 2. find_package
 run("configuring the find_package consumer" ${CMAKE_COMMAND} -S ${SRC} -B ${SCRATCH}/fp -G ${GENERATOR}
-    -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_C_COMPILER=${CC} -DCMAKE_BUILD_TYPE=Release)
+    -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_C_COMPILER=${CC} -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS=${FLAGS}")
 run("building the find_package consumer" ${CMAKE_COMMAND} --build ${SCRATCH}/fp)
 run("the find_package consumer" ${SCRATCH}/fp/consumer)
 message(STATUS "find_package: ${RUN_OUT}")

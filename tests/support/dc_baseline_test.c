@@ -11,6 +11,7 @@
 #include "data/dc_dataset.h"
 #include "dc/dc_npy.h"
 #include "dc/dc_safetensors.h"
+#include "dc_run_test.h"
 #include "dc_test.h"
 #include "train/dc_train.h"
 
@@ -155,15 +156,53 @@ void dc_bt_backend_parity(const dc_model_config *cfg, int64_t B, int64_t T, int6
     free(xh);
 }
 
-int dc_bt_cli(const char *args, char *out, size_t cap) { return dc_test_run_cli(args, out, cap); }
+void dc_bt_backends_agree(const char *model, int64_t B, int64_t T, int64_t D) {
+    const char *protocols[2] = {"authors", "corrected"};
+    for (int p = 0; p < 2; p++) {
+        dc_model_config cfg = dc_model_config_defaults(model, "synthetic", protocols[p]);
+        dc_bt_backend_parity(&cfg, B, T, D);
+    }
+}
+
+dc_backend *dc_bt_be;
+dc_ctx *dc_bt_ctx;
+
+void dc_bt_setup(void) {
+    dc_bt_be = dc_backend_new("cpu");
+    dc_bt_ctx = dc_ctx_new(dc_bt_be);
+}
+
+void dc_bt_teardown(void) {
+    dc_ctx_free(dc_bt_ctx);
+    dc_backend_free(dc_bt_be);
+}
+
+void dc_bt_expect(dc_tensor *y, const double *want, int64_t n, double tol, const char *what) {
+    ck_assert_msg(y, "%s: %s", what, dc_last_error());
+    ck_assert_int_eq(dc_tensor_numel(y), n);
+    float got[64];
+    ck_assert(n <= 64 && dc_tensor_download(y, got, (size_t)n * sizeof(float)) == DC_OK);
+    for (int64_t i = 0; i < n; i++)
+        ck_assert_msg(fabs(got[i] - want[i]) <= tol, "%s[%lld]: got %.7g, want %.7g", what, (long long)i, got[i], want[i]);
+}
+
+void dc_bt_cli_fails(const char *args, int rc, const char *want) {
+    char *dir = dc_test_tmpdir(), cmd[4096];
+    static char out[1 << 14];
+    snprintf(cmd, sizeof cmd, "pretrain %s --max-steps 1 --out '%s/run'", args, dir);
+    int got = dc_test_run_cli(cmd, out, sizeof out);
+    dc_test_rmtree(dir);
+    free(dir);
+    ck_assert_msg(got == rc && strstr(out, want), "dynacl %s: exit %d (expected %d), expected \"%s\" in:\n%s", cmd, got, rc, want, out);
+}
 
 void dc_bt_cli_pretrain(const char *args, const char *const *expect, int n) {
     char *dir = dc_test_tmpdir(), cmd[4096], path[1200];
     static char out[1 << 16];
     snprintf(cmd, sizeof cmd, "pretrain %s --max-steps 3 --save-every 2 --valid-every 0 --out '%s/run'", args, dir);
-    ck_assert_msg(dc_bt_cli(cmd, out, sizeof out) == 0, "%s\n%s", cmd, out);
+    ck_assert_msg(dc_test_run_cli(cmd, out, sizeof out) == 0, "%s\n%s", cmd, out);
     snprintf(cmd, sizeof cmd, "pretrain --resume '%s/run'", dir);
-    ck_assert_msg(dc_bt_cli(cmd, out, sizeof out) == 0, "%s\n%s", cmd, out);
+    ck_assert_msg(dc_test_run_cli(cmd, out, sizeof out) == 0, "%s\n%s", cmd, out);
     snprintf(path, sizeof path, "%s/run/config.json", dir);
     FILE *f = fopen(path, "r");
     ck_assert(f);
@@ -173,6 +212,29 @@ void dc_bt_cli_pretrain(const char *args, const char *const *expect, int n) {
     for (int i = 0; i < n; i++) ck_assert_msg(strstr(out, expect[i]), "config.json lacks %s:\n%s", expect[i], out);
     dc_test_rmtree(dir);
     free(dir);
+}
+
+void dc_bt_embed_matches(dc_model *m, const dc_dataset *ds, const char *checkpoint, const char *scratch) {
+    int64_t N = 4, T = ds->seqs.T, D = ds->frames.D, idx[4] = {0, 5, 11, 17};
+    float *X = malloc((size_t)(N * T * D) * sizeof *X), *Z = malloc((size_t)(N * T * 32) * sizeof *Z);
+    ck_assert(X && Z && dc_sequences_gather(&ds->frames, &ds->seqs, idx, N, X) == DC_OK);
+    ck_assert(dc_encoder_embed(m->enc, X, N, T, Z, 2) == DC_OK);
+    char xin[1300], zout[1300], args[4200], out[8192];
+    snprintf(xin, sizeof xin, "%s/x.npy", scratch);
+    snprintf(zout, sizeof zout, "%s/z.npy", scratch);
+    ck_assert(dc_npy_write(xin, DC_NPY_F32, 3, (int64_t[]){N, T, D}, X) == DC_OK);
+    snprintf(args, sizeof args, "embed --checkpoint '%s' --input '%s' --out '%s'", checkpoint, xin, zout);
+    ck_assert_msg(dc_test_run_cli(args, out, sizeof out) == 0, "%s", out);
+    dc_npy z;
+    ck_assert_msg(dc_npy_open(zout, &z) == DC_OK, "%s", dc_last_error());
+    ck_assert(z.ndim == 3 && z.shape[0] == N && z.shape[1] == T && z.shape[2] == 32);
+    const float *zc = z.data;
+    double err = 0;
+    for (int64_t i = 0; i < N * T * 32; i++) err = fmax(err, fabs((double)zc[i] - Z[i]));
+    ck_assert_msg(err < 1e-5, "%s: dynacl embed differs from the encoder by %g", m->cfg.model, err);
+    dc_npy_close(&z);
+    free(X);
+    free(Z);
 }
 
 void dc_bt_checkpoint_embed(const dc_model_config *cfg, const char *const *heads, int n) {
@@ -189,7 +251,7 @@ void dc_bt_checkpoint_embed(const dc_model_config *cfg, const char *const *heads
     o.batch = 5; /* TNC's anchor range [2w, B*w - 2w) needs B >= 5 (docs/METHOD.md §6.4) */
     o.valid_interval = 1;
     o.log_every = 1;
-    char *dir = dc_test_tmpdir(), run[1200], path[1300], args[4200], out[8192];
+    char *dir = dc_test_tmpdir(), run[1200], path[1300];
     snprintf(run, sizeof run, "%s/run", dir);
     dc_status st = dc_train_run(m, &ds, be, &o, run, DC_RUN_NEW, "{\"test\": 1}", NULL);
     ck_assert_msg(st == DC_OK, "%s (%s): %s", cfg->model, cfg->protocol, dc_last_error());
@@ -209,27 +271,7 @@ void dc_bt_checkpoint_embed(const dc_model_config *cfg, const char *const *heads
     }
     dc_st_close(f);
 
-    /* dynacl embed on the checkpoint equals the encoder's own eval-mode embeddings */
-    int64_t N = 4, T = ds.seqs.T, D = ds.frames.D, idx[4] = {0, 5, 11, 17};
-    float *X = malloc((size_t)(N * T * D) * sizeof *X), *Z = malloc((size_t)(N * T * 32) * sizeof *Z);
-    ck_assert(X && Z && dc_sequences_gather(&ds.frames, &ds.seqs, idx, N, X) == DC_OK);
-    ck_assert(dc_encoder_embed(m->enc, X, N, T, Z, 2) == DC_OK);
-    char xin[1300], zout[1300];
-    snprintf(xin, sizeof xin, "%s/x.npy", dir);
-    snprintf(zout, sizeof zout, "%s/z.npy", dir);
-    ck_assert(dc_npy_write(xin, DC_NPY_F32, 3, (int64_t[]){N, T, D}, X) == DC_OK);
-    snprintf(args, sizeof args, "embed --checkpoint '%s' --input '%s' --out '%s'", path, xin, zout);
-    ck_assert_msg(dc_bt_cli(args, out, sizeof out) == 0, "%s", out);
-    dc_npy z;
-    ck_assert_msg(dc_npy_open(zout, &z) == DC_OK, "%s", dc_last_error());
-    ck_assert(z.ndim == 3 && z.shape[0] == N && z.shape[1] == T && z.shape[2] == 32);
-    const float *zc = z.data;
-    double err = 0;
-    for (int64_t i = 0; i < N * T * 32; i++) err = fmax(err, fabs((double)zc[i] - Z[i]));
-    ck_assert_msg(err < 1e-5, "%s: dynacl embed differs from the encoder by %g", cfg->model, err);
-    dc_npy_close(&z);
-    free(X);
-    free(Z);
+    dc_bt_embed_matches(m, &ds, path, dir);
     dc_model_free(m);
     dc_backend_free(be);
     dc_dataset_close(&ds);

@@ -2,9 +2,12 @@
 #define _GNU_SOURCE
 #include "dc_test.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +37,39 @@ void dc_test_rmtree(const char *path) {
     if (path) nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+static int g_skipped, g_required_missing;
+
+int dc_test_have_data(const char *sub, const char *what) {
+    char path[4096];
+    struct stat sb;
+    dc_test_data_path(path, sizeof path, sub);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return 1;
+    const char *req = getenv("DC_REQUIRE_DATA");
+    int required = req && *req && strcmp(req, "0") != 0;
+    printf("%s: %s skipped: the genuine data folder %s is missing (set DC_SHARED_DATA to the folder that holds "
+           "%s/)%s\n",
+           program_invocation_short_name, what, path, sub,
+           required ? "; DC_REQUIRE_DATA is set, so this is a failure" : "");
+    fflush(stdout);
+    if (required) g_required_missing++;
+    else g_skipped++;
+    return 0;
+}
+
+int dc_test_exit(int n_failed) {
+    if (n_failed || g_required_missing) return 1;
+    return g_skipped ? 77 : 0;
+}
+
+int dc_test_count_prefixed(const char *dir, const char *prefix) {
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot read folder %s", dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
 static int run_suite(Suite *s, int fork) {
     SRunner *sr = srunner_create(s);
     if (!fork) srunner_set_fork_status(sr, CK_NOFORK);
@@ -44,6 +80,7 @@ static int run_suite(Suite *s, int fork) {
 }
 
 int dc_test_run_suite(Suite *s) { return run_suite(s, 1); }
+
 int dc_test_run_suite_nofork(Suite *s) { return run_suite(s, 0); }
 
 int dc_test_run_cli(const char *args, char *out, size_t cap) {

@@ -108,30 +108,30 @@ double *fc_to_host(const dc_tensor *t) {
 }
 
 typedef struct side {
-    double *y, *g[OPC_MAX_IN];
-    int64_t ny, ng[OPC_MAX_IN];
+    double *y, *g[CONF_MAX_IN];
+    int64_t ny, ng[CONF_MAX_IN];
 } side;
 
 static void side_free(side *s) {
     free(s->y);
-    for (int i = 0; i < OPC_MAX_IN; i++) free(s->g[i]);
+    for (int i = 0; i < CONF_MAX_IN; i++) free(s->g[i]);
 }
 
 /* Case c on be in dtype dt: output and input gradients to the host. forbid: refuse host
  * transfers while the op and its backward run. *ran gets the composites that ran. */
-static dc_status run_side(const op_case *c, dc_backend *be, dc_dtype dt, int forbid, side *s, uint64_t *ran) {
+static dc_status run_side(const conf_case *c, dc_backend *be, dc_dtype dt, int forbid, side *s, uint64_t *ran) {
     memset(s, 0, sizeof *s);
     int64_t before[DC_OP_COUNT];
     for (int op = 0; op < DC_OP_COUNT; op++) before[op] = dc_composite_calls((dc_op)op);
     dc_ctx *data = dc_ctx_new(be), *work = dc_ctx_new(be);
-    dc_tensor *in[OPC_MAX_IN] = {0}, *y = NULL;
+    dc_tensor *in[CONF_MAX_IN] = {0}, *y = NULL;
     dc_status st = data && work ? DC_OK : dc_last_status();
     if (work) dc_ctx_set_poison(work, 1);
     for (int i = 0; st == DC_OK && i < c->n_in; i++) { /* f32 values, converted to dt */
         int label = c->kind[i] == IN_LABEL || c->kind[i] == IN_INDEX;
         dc_dtype idt = c->kind[i] == IN_MASK ? DC_U8 : label ? DC_I32 : DC_F32;
-        void *h = opc_make_input(c, i, idt, 3);
-        int64_t n = opc_numel(c, i);
+        void *h = conf_make_input(c, i, idt, 3);
+        int64_t n = conf_numel(c, i);
         if (h && idt == DC_F32 && dt == DC_F64) {
             double *d = malloc((size_t)(n ? n : 1) * sizeof *d);
             for (int64_t k = 0; d && k < n; k++) d[k] = ((float *)h)[k];
@@ -184,7 +184,7 @@ static dc_status run_side(const op_case *c, dc_backend *be, dc_dtype dt, int for
     return st;
 }
 
-dc_status fc_compare_case(const op_case *c, dc_backend *fused, dc_backend *composite, dc_dtype dt, fc_result *r) {
+dc_status fc_compare_case(const conf_case *c, dc_backend *fused, dc_backend *composite, dc_dtype dt, fc_result *r) {
     memset(r, 0, sizeof *r);
     side f, p;
     uint64_t ran;

@@ -6,7 +6,7 @@
 #ifndef DC_FUSED_COMPOSITE_H
 #define DC_FUSED_COMPOSITE_H
 
-#include "op_cases.h"
+#include "conformance.h"
 
 /* Open `kind` ("cpu", "opencl") with every kernel slot that is not a primitive set to NULL
  * (dc_op_is_primitive), so every other kernel runs as its composite: a minimal port. Its
@@ -20,7 +20,7 @@ int fc_forbid_transfers(int on);
 
 typedef struct fc_result {
     double fwd_err;               /* relative L2 error of the output, composite against fused */
-    double grad_err[OPC_MAX_IN];  /* the same for each input that gets a gradient, else 0 */
+    double grad_err[CONF_MAX_IN];  /* the same for each input that gets a gradient, else 0 */
     double worst;                 /* the largest of them */
     int64_t nonfinite_mismatch;   /* elements NaN/Inf on one side only (an unwritten output) */
     uint64_t composites;          /* bit op set: op's composite ran on the composite side */
@@ -34,7 +34,7 @@ typedef struct fc_result {
  * backend). Compares the output and every input gradient by relative L2 error
  * (||a - b|| / ||b||, absolute when ||b|| = 0). Returns DC_OK, or the status of the first
  * failure with dc_last_error() saying which side and op failed. Uses only the public API. */
-dc_status fc_compare_case(const op_case *c, dc_backend *fused, dc_backend *composite, dc_dtype dt, fc_result *r);
+dc_status fc_compare_case(const conf_case *c, dc_backend *fused, dc_backend *composite, dc_dtype dt, fc_result *r);
 
 /* Relative L2 error of n values a against b; counts NaN/Inf mismatches into *nonfinite. */
 double fc_rel_err(const double *a, const double *b, int64_t n, int64_t *nonfinite);

@@ -47,7 +47,9 @@ __kernel void fft_bluestein_mul(__global float *buf, long M, long R, __global co
 
 /* Work-item (k, r) writes output element k of row r from scratch row r (length L).
  * With chirp (Bluestein) the transform value is w_k conj(y_k) / L. mode 0: the half
- * spectrum (R, n/2+1, 2); mode 1: scale * Re, the unnormalised inverse (R, n). */
+ * spectrum (R, n/2+1, 2), whose bins 0 and (even n) n/2 are real: their imaginary parts are
+ * written as exactly +0, not the transform's -0 or rounding residue (the RFFT contract);
+ * mode 1: scale * Re, the unnormalised inverse (R, n). */
 __kernel void fft_post(__global const float *buf, long n, long L, long R, int mode, int use_chirp,
                        __global const float *chirp, float scale, __global float *y, long yo) {
     long k = get_global_id(0), r = get_global_id(1);
@@ -57,7 +59,7 @@ __kernel void fft_post(__global const float *buf, long n, long L, long R, int mo
     if (use_chirp) v = cmul((float2)(chirp[2 * k], chirp[2 * k + 1]), cconj(v)) / (float)L;
     if (mode == 0) {
         y[yo + (r * nout + k) * 2] = v.x;
-        y[yo + (r * nout + k) * 2 + 1] = v.y;
+        y[yo + (r * nout + k) * 2 + 1] = (k == 0 || 2 * k == n) ? 0.0f : v.y;
     } else {
         y[yo + r * n + k] = scale * v.x;
     }

@@ -1,6 +1,6 @@
 /* mpxent.cl: MP-Xent (docs/METHOD.md §3) with its fused gradient, the steps around the two GEMMs
  * that ocl_mpxent.c runs (S = zh zh^T and dzh = W zh). The math follows
- * backends/cpu/cpu_mpxent.c: E = exp(S / tau) with a zero diagonal, column sums C, anchor
+ * backends/cpu/cpu_mpxent.c: E = exp((S - 1) / tau) with a zero diagonal, column sums C, anchor
  * terms log den - log num, column weights w and sub-diagonal corrections sub, then
  * W = (w_r + w_c) E / tau (+ sub_j l_j / tau at (j+1, j) and (j, j+1)).
  * Column sums are two-level: float partial sums over blocks of MPX_BLOCK rows, then the
@@ -25,7 +25,7 @@ __kernel void mpx_normalize(__global const float *z, long zo, long N, long F, fl
     for (long f = 0; f < F; f++) zh[i * F + f] = z[zo + i * F + f] / d;
 }
 
-/* Work-item (c, blk): E = exp(S / tau) in place for rows of block blk in column c (zero on
+/* Work-item (c, blk): E = exp((S - 1) / tau) in place for rows of block blk in column c (zero on
  * the diagonal) and their float sum into part[blk * N + c]. */
 __kernel void mpx_exp_colpart(__global float *E, long N, float inv_tau, __global float *part) {
     long c = get_global_id(0), blk = get_global_id(1);
@@ -33,7 +33,7 @@ __kernel void mpx_exp_colpart(__global float *E, long N, float inv_tau, __global
     long r0 = blk * MPX_BLOCK, r1 = min(r0 + MPX_BLOCK, N);
     float s = 0.0f;
     for (long r = r0; r < r1; r++) {
-        float e = r == c ? 0.0f : exp(E[r * N + c] * inv_tau);
+        float e = r == c ? 0.0f : exp((E[r * N + c] - 1.0f) * inv_tau); /* S <= 1: no overflow */
         E[r * N + c] = e;
         s += e;
     }

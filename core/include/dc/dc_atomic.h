@@ -14,7 +14,11 @@
  *     ... write files under d.tmp ...
  *     dc_atomic_dir_commit(&d);                     // or dc_atomic_dir_abort(&d)
  *
- * Temporary names are hidden: ".<name>.tmp-XXXXXX" next to the target. POSIX only.
+ * Temporary names are hidden: ".<name>.tmp-XXXXXX" next to the target. The writer holds an
+ * exclusive flock on its temporary until the rename, and the kernel releases it when the
+ * writer dies, kill -9 included; every begin first removes the temporaries of the same name
+ * whose lock it can take, i.e. those a killed writer left. (A file system without locks keeps
+ * them; remove them by hand.) POSIX only.
  */
 #ifndef DC_ATOMIC_H
 #define DC_ATOMIC_H
@@ -36,7 +40,8 @@ typedef struct dc_atomic_file {
     long long written;        /* bytes written so far */
 } dc_atomic_file;
 
-/* Create the temporary file next to path (permissions 0666 & ~umask once committed). */
+/* Remove the stale temporaries of path (above), then create the temporary file next to it
+ * (permissions 0666 & ~umask once committed). */
 dc_status dc_atomic_file_begin(dc_atomic_file *f, const char *path);
 dc_status dc_atomic_file_write(dc_atomic_file *f, const void *data, size_t n);
 /* fsync, close, rename over path (replacing an existing file), fsync the folder. On error
@@ -51,10 +56,12 @@ typedef struct dc_atomic_dir {
     char path[DC_PATH_MAX];   /* final folder */
     char tmp[DC_PATH_MAX];    /* temporary folder to fill ("" after commit or abort) */
     int overwrite;
+    int lock_fd;              /* the writer's lock on tmp (-1 none); meaningful while tmp[0] */
 } dc_atomic_dir;
 
-/* Create an empty temporary folder next to path. Fails at once (DC_ERR_IO) if path exists
- * and overwrite is 0, or if path exists and is not a folder. */
+/* Remove the stale temporaries of path (above), then create an empty temporary folder next
+ * to it. Fails at once (DC_ERR_IO) if path exists and overwrite is 0, or if path exists and
+ * is not a folder. */
 dc_status dc_atomic_dir_begin(dc_atomic_dir *d, const char *path, int overwrite);
 /* fsync the folder and rename it to path. An existing folder at path (overwrite = 1) is
  * swapped out atomically where the kernel allows (renameat2 RENAME_EXCHANGE), then removed. */

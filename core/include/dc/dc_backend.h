@@ -40,6 +40,8 @@ dc_status dc_backend_sync(dc_backend *be);
 /* 1 if the backend implements the op for the dtype (see dc_ops.h for op ids); 0 for a
  * kernel switched off by dc_backend_set_no_fused. */
 int dc_backend_supports(dc_backend *be, int op, int dtype);
+/* 1 if the backend claims bit-identical results for identical calls (cpu, cpu-ref, ...). */
+int dc_backend_is_deterministic(const dc_backend *be);
 /* Fused kernels off (on = 1): every kernel that has a composite (dc_op_has_composite: fused
  * ops, losses, *_BACK, ADAMW) runs as that composite of primitive ops, as on a backend that
  * implements only the primitives. dc_backend_new sets it from the environment variable
@@ -57,8 +59,12 @@ int dc_backend_no_fused(const dc_backend *be);
  * Between dc_graph_capture_begin and dc_graph_capture_end the backend records what is
  * issued instead of running it. The captured code must not allocate (a step context that
  * ran the same step once allocates nothing: dc_ctx_reset pools its buffers and hands the
- * same ones back), upload, download or synchronise; those calls fail with DC_ERR_STATE.
- * Scalar parameters (learning rate, RNG counters, shapes) are frozen into the graph;
+ * same ones back), download or synchronise; those calls fail with DC_ERR_STATE. Small
+ * uploads inside the step (a method's indices, masks and targets; up to 64 KiB each on
+ * cuda) are recorded with their bytes; larger ones (inputs) fail: upload them before the
+ * capture or between launches. Scalar parameters (learning rate, RNG counters, shapes) and
+ * the recorded uploads are frozen into the graph: every replay repeats the captured step's
+ * random draws. A step whose shapes change (TS2Vec's random crops) cannot be one graph.
  * AdamW's step count lives on the device, so replays advance it. Buffers the graph uses
  * must outlive it: do not trim or free the step context, parameters or inputs until
  * dc_graph_free. Inputs can be refreshed between launches by uploading into the same

@@ -6,7 +6,8 @@
  * as documented per op below), so kernels can trust their inputs. A NULL kernel slot
  * means "not supported": a primitive op fails with DC_ERR_UNSUPPORTED naming op and
  * backend; any other kernel (fused ops, losses, *_BACK, ADAMW) then runs as a composite of
- * primitives built in core (core/src/composite.c lists both sets). The conformance test for a port is the parity suite (tests/test_parity.c), see
+ * primitives built in core (core/src/composite.c lists both sets). The acceptance test for
+ * a port is `dynacl conformance --backend <name>`, see
  * docs/PORTING.md.
  */
 #ifndef DC_BACKEND_IMPL_H
@@ -19,7 +20,7 @@
 extern "C" {
 #endif
 
-#define DC_BACKEND_ABI 1
+#define DC_BACKEND_ABI 3
 #define DC_MAX_KERNEL_IN 8
 #define DC_MAX_KERNEL_OUT 5
 
@@ -29,6 +30,11 @@ struct dc_buffer {
     dc_backend *be;
     void *ptr;
     size_t size;   /* bytes */
+    /* Core's bookkeeping; backends leave these alone. In poison mode (dc_ctx_set_poison) a
+     * tensor's bytes start guard_lo bytes into the buffer and are `used` bytes long; the
+     * guard_lo bytes before them and guard_hi bytes after them hold a pattern that the
+     * dispatch checks after every kernel (guard_hi 0: not armed). */
+    size_t guard_lo, used, guard_hi;
 };
 
 /* An open backend device. */
@@ -38,6 +44,7 @@ struct dc_backend {
     int device;
     char name[64];   /* "cuda:0" */
     struct dc_profiler *prof; /* core's: the per-op profiler while it runs (dc_profile.h), else NULL */
+    int capturing;   /* core's: between dc_graph_capture_begin and _end */
     uint64_t ops_off; /* core's: bit op set = kernel slot treated as NULL (DC_NO_FUSED=1, tests);
                        * backends never read it */
 };
@@ -115,7 +122,9 @@ typedef dc_status (*dc_kernel_fn)(dc_backend *be, const dc_kernel_args *a);
  *              (index into T; first maximum wins)
  *  MAXPOOL1D_BACK in0 gy (B, To, C), in1 argmax i32 (B, To, C); i0 kernel, i1 stride (as the
  *              forward), i2 T -> out0 dx (B, T, C) (zeroed, scatter-add)
- *  RFFT        in0 (R, n) -> out0 (R, n/2+1, 2); i0 = n, i1 = R
+ *  RFFT        in0 (R, n) -> out0 (R, n/2+1, 2); i0 = n, i1 = R. Bins 0 and (even n) n/2
+ *              are real: their imaginary parts must be exactly +0 (not -0 or a rounding
+ *              residue, which flip the atan2 of a negative bin by 2 pi)
  *  IRFFT       in0 (R, n/2+1, 2) -> out0 (R, n) = f0 * c2r(in0) (unnormalised inverse, Hermitian
  *              extension; Im of bin 0 and of bin n/2 for even n ignored); i0 = n, i1 = R
  *  RNG         out0 contig (f32/f64/u8); i0 dist (DC_RNG_*), i1 seed, i2 counter;
@@ -145,11 +154,16 @@ typedef struct dc_backend_vtbl {
      * (plus f64 when supports_f64 is set) */
     int (*supports)(dc_backend *be, dc_op op, dc_dtype dt);
     int supports_f64;
+    /* 1 if the same calls on the same inputs give bit-identical results on this device (no
+     * atomics or run-to-run algorithm choices); `dynacl conformance` checks the claim.
+     * 0 makes no claim. */
+    int deterministic;
     dc_kernel_fn kernels[DC_OP_COUNT];
     /* optional, all four or none: graph capture (CUDA graphs). Between capture_begin and
      * capture_end the backend records its kernels and copies instead of running them;
-     * upload, download, sync and buf_alloc then fail (DC_ERR_STATE) rather than break the
-     * capture. capture_end returns an executable graph (NULL + error if the capture broke);
+     * download, sync and buf_alloc then fail (DC_ERR_STATE) rather than break the capture.
+     * upload may record small uploads with their bytes (cuda: up to 64 KiB, as kernel
+     * parameters) and fail for larger ones. capture_end returns an executable graph (NULL + error if the capture broke);
      * graph_launch enqueues one replay, in order with everything else on the backend. */
     dc_status (*capture_begin)(dc_backend *be);
     dc_status (*capture_end)(dc_backend *be, void **graph);

@@ -6,6 +6,9 @@
  *
  * Element j of a fill uses block (counter + j/4), lane j%4, so a fill gives the same
  * values on the CPU, CUDA and OpenCL backends. uniform01(u32) = (u32 >> 8) * 2^-24.
+ * Normal draws (Box-Muller) come from dc_rng_normal.h's libm-free log and sincos, bit for
+ * bit the same on the host, the CPU and CUDA; OpenCL's kernel still uses its device's
+ * log and cos (the same floats but for rare last-bit roundings).
  */
 #ifndef DC_RNG_H
 #define DC_RNG_H

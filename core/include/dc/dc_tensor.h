@@ -77,7 +77,12 @@ dc_backend *dc_ctx_backend(const dc_ctx *ctx);
 int dc_ctx_set_grad_enabled(dc_ctx *ctx, int enabled);
 int dc_ctx_grad_enabled(const dc_ctx *ctx);
 /* Debugging/conformance: fill every new tensor of ctx with NaN (floats) or 0xA5 bytes,
- * so a kernel that leaves an output element unwritten is caught. Off by default. */
+ * so a kernel that leaves an output element unwritten is caught, and put guard regions
+ * filled with a pattern before and after each new tensor's bytes in its buffer: after
+ * every kernel the dispatch checks the guards of the buffers the kernel was given, and a
+ * changed byte fails the call (DC_ERR_BACKEND) naming the op, the tensor and the side
+ * (before/after). Off by default; the environment variable DC_POISON=1 turns it on for
+ * every context created afterwards. Only tensors created while poison is on get guards. */
 void dc_ctx_set_poison(dc_ctx *ctx, int on);
 /* Bytes currently held in live tensors / in the reuse pool. */
 size_t dc_ctx_bytes_live(const dc_ctx *ctx);

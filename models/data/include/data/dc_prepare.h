@@ -36,6 +36,7 @@ typedef struct dc_prepare_opts {
     int64_t seq_len;          /* 0 = dataset default: harth 119, ecg 500, sleepeeg 300 */
     int64_t stride;           /* 0 = default: harth 24, otherwise seq_len (non-overlapping) */
     int from_npy;             /* sleepeeg: read samples.npy + labels.npy (TF-C arrays) */
+    int allow_nonfinite;      /* keep NaN and Inf instances (refused by default, naming the first) */
     int threads;              /* file reading and hashing threads; 0 = all cores */
     dc_prepare_progress_fn progress;
     void *user;
