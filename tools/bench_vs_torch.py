@@ -40,6 +40,13 @@ try:
     import torch
     import torch.nn as nn
 except ImportError as e:  # pragma: no cover
+    # a python3 first on PATH (pyenv, a venv) may lack Debian's python3-torch: use the system's
+    SYSTEM = "/usr/bin/python3"
+    if os.path.realpath(sys.executable) != os.path.realpath(SYSTEM) and os.path.exists(SYSTEM) \
+            and not os.environ.get("DC_BENCH_REEXEC") \
+            and subprocess.run([SYSTEM, "-c", "import torch, numpy"], capture_output=True).returncode == 0:
+        os.environ["DC_BENCH_REEXEC"] = "1"
+        os.execv(SYSTEM, [SYSTEM] + sys.argv)
     die("needs PyTorch and NumPy (Debian: apt-get install python3-torch): %s" % e)
 
 

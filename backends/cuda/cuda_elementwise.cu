@@ -179,7 +179,7 @@ extern "C" cudaError_t cuda_launch_unary(cudaStream_t st, int op, const float *x
     return cudaGetLastError();
 }
 
-__global__ void act_bwd_k(int op, const float *gy, const float *y, float *gx, long long n) {
+__global__ void act_back_k(int op, const float *gy, const float *y, float *gx, long long n) {
     GRID_LOOP(long long, i, n) {
         float g = gy[i], v = y[i], r;
         switch (op) {
@@ -196,6 +196,6 @@ __global__ void act_bwd_k(int op, const float *gy, const float *y, float *gx, lo
 extern "C" cudaError_t cuda_launch_act_back(cudaStream_t st, int op, const float *gy, const float *y, float *gx,
                                             int64_t n) {
     if (n == 0) return cudaSuccess;
-    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, act_bwd_k)(op, gy, y, gx, n);
+    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, act_back_k)(op, gy, y, gx, n);
     return cudaGetLastError();
 }

@@ -55,23 +55,23 @@ cudaError_t cuda_launch_cross_entropy(cudaStream_t st, const float *x, const int
 cudaError_t cuda_launch_batchnorm_fwd(cudaStream_t st, const float *x, const float *gamma, const float *beta,
                                       float *run_mean, float *run_var, float *y, float *mean, float *istd, int64_t R,
                                       int64_t C, int training, int relu, double momentum, double eps);
-cudaError_t cuda_launch_batchnorm_bwd(cudaStream_t st, const float *gy, const float *x, const float *y,
+cudaError_t cuda_launch_batchnorm_back(cudaStream_t st, const float *gy, const float *x, const float *y,
                                       const float *gamma, const float *mean, const float *istd, float *dx,
                                       float *dgamma, float *dbeta, int64_t R, int64_t C, int training, int relu);
 cudaError_t cuda_launch_l2norm_fwd(cudaStream_t st, const float *x, float *y, float *nrm, int64_t R, int64_t F,
                                    double eps);
-cudaError_t cuda_launch_l2norm_bwd(cudaStream_t st, const float *gy, const float *y, const float *nrm, float *dx,
+cudaError_t cuda_launch_l2norm_back(cudaStream_t st, const float *gy, const float *y, const float *nrm, float *dx,
                                    int64_t R, int64_t F, double eps);
 
 /* cuda_pool.cu: max-pool over time and gather along time (deterministic backward, no atomics).
- * maxpool_bwd: kernel/stride describe the forward windows (0 = unknown: scan every output). */
+ * maxpool_back: kernel/stride describe the forward windows (0 = unknown: scan every output). */
 cudaError_t cuda_launch_maxpool_fwd(cudaStream_t st, const float *x, float *y, int32_t *arg, int64_t B, int64_t T,
                                     int64_t C, int64_t kernel, int64_t stride, int64_t To);
-cudaError_t cuda_launch_maxpool_bwd(cudaStream_t st, const float *gy, const int32_t *arg, float *dx, int64_t B,
+cudaError_t cuda_launch_maxpool_back(cudaStream_t st, const float *gy, const int32_t *arg, float *dx, int64_t B,
                                     int64_t To, int64_t C, int64_t T, int64_t kernel, int64_t stride);
 cudaError_t cuda_launch_gather_fwd(cudaStream_t st, const float *x, const int32_t *idx, float *y, int64_t B, int64_t T,
                                    int64_t C, int64_t To, int64_t idx_bstride);
-cudaError_t cuda_launch_gather_bwd(cudaStream_t st, const float *gy, const int32_t *idx, float *dx, int64_t B,
+cudaError_t cuda_launch_gather_back(cudaStream_t st, const float *gy, const int32_t *idx, float *dx, int64_t B,
                                    int64_t T, int64_t C, int64_t To, int64_t idx_bstride);
 
 /* cuda_misc.cu: Philox RNG fill, AdamW, the IRFFT input fix-up */

@@ -86,7 +86,7 @@ extern "C" cudaError_t cuda_launch_batchnorm_fwd(cudaStream_t st, const float *x
 
 /* g = gy masked by y > 0 (fused ReLU); dbeta = sum g, dgamma = sum g xh,
  * dx = gamma istd (g - dbeta/R - xh dgamma/R)  (eval: gamma istd g) */
-__global__ void __launch_bounds__(1024) batchnorm_bwd_k(const float *__restrict__ gy, const float *__restrict__ x,
+__global__ void __launch_bounds__(1024) batchnorm_back_k(const float *__restrict__ gy, const float *__restrict__ x,
                                                         const float *__restrict__ y, const float *__restrict__ gamma,
                                                         const float *__restrict__ mean, const float *__restrict__ istd,
                                                         float *__restrict__ dx, float *__restrict__ dgamma,
@@ -126,12 +126,12 @@ __global__ void __launch_bounds__(1024) batchnorm_bwd_k(const float *__restrict_
     }
 }
 
-extern "C" cudaError_t cuda_launch_batchnorm_bwd(cudaStream_t st, const float *gy, const float *x, const float *y,
+extern "C" cudaError_t cuda_launch_batchnorm_back(cudaStream_t st, const float *gy, const float *x, const float *y,
                                                  const float *gamma, const float *mean, const float *istd, float *dx,
                                                  float *dgamma, float *dbeta, int64_t R, int64_t C, int training,
                                                  int relu) {
     if (C == 0) return cudaSuccess;
-    CUDA_KERNEL(cuda_blocks(C, 32), dim3(32, BN_TY), 0, st, batchnorm_bwd_k)(gy, x, y, gamma, mean, istd, dx, dgamma, dbeta,
+    CUDA_KERNEL(cuda_blocks(C, 32), dim3(32, BN_TY), 0, st, batchnorm_back_k)(gy, x, y, gamma, mean, istd, dx, dgamma, dbeta,
                                                                      R, C, training, relu);
     return cudaGetLastError();
 }
@@ -162,7 +162,7 @@ extern "C" cudaError_t cuda_launch_l2norm_fwd(cudaStream_t st, const float *x, f
 }
 
 /* dx = (gy - y (y . gy)) / ||x|| when ||x|| > eps, else gy / eps */
-__global__ void l2norm_bwd_k(const float *__restrict__ gy, const float *__restrict__ y, const float *__restrict__ nrm,
+__global__ void l2norm_back_k(const float *__restrict__ gy, const float *__restrict__ y, const float *__restrict__ nrm,
                              float *__restrict__ dx, long long R, long long F, double eps) {
     const int lane = threadIdx.x & 31;
     for (long long r = (long long)blockIdx.x * L2_ROWS + (threadIdx.x >> 5); r < R; r += (long long)gridDim.x * L2_ROWS) {
@@ -179,9 +179,9 @@ __global__ void l2norm_bwd_k(const float *__restrict__ gy, const float *__restri
     }
 }
 
-extern "C" cudaError_t cuda_launch_l2norm_bwd(cudaStream_t st, const float *gy, const float *y, const float *nrm,
+extern "C" cudaError_t cuda_launch_l2norm_back(cudaStream_t st, const float *gy, const float *y, const float *nrm,
                                               float *dx, int64_t R, int64_t F, double eps) {
     if (R == 0) return cudaSuccess;
-    CUDA_KERNEL(cuda_blocks(R, L2_ROWS), CUDA_THREADS, 0, st, l2norm_bwd_k)(gy, y, nrm, dx, R, F, eps);
+    CUDA_KERNEL(cuda_blocks(R, L2_ROWS), CUDA_THREADS, 0, st, l2norm_back_k)(gy, y, nrm, dx, R, F, eps);
     return cudaGetLastError();
 }

@@ -132,7 +132,7 @@ dc_status cuda_op_batchnorm_back(dc_backend *be, const dc_kernel_args *a) {
     const dc_tensor *x = a->in[1];
     const int64_t C = x->shape[x->ndim - 1], R = rows_of(x, C);
     CUDA_LAUNCH(be, "batchnorm_back",
-                cuda_launch_batchnorm_bwd(STREAM(be), CUDA_F32(a->in[0]), CUDA_F32(x), CUDA_F32(a->in[2]),
+                cuda_launch_batchnorm_back(STREAM(be), CUDA_F32(a->in[0]), CUDA_F32(x), CUDA_F32(a->in[2]),
                                           CUDA_F32(a->in[3]), CUDA_F32(a->in[4]), CUDA_F32(a->in[5]),
                                           CUDA_F32(a->out[0]), CUDA_F32(a->out[1]), CUDA_F32(a->out[2]), R, C,
                                           (int)a->p.i[0], (int)a->p.i[1]));
@@ -153,7 +153,7 @@ dc_status cuda_op_l2norm_back(dc_backend *be, const dc_kernel_args *a) {
     const dc_tensor *y = a->in[1];
     const int64_t F = y->shape[y->ndim - 1];
     CUDA_LAUNCH(be, "l2norm_back",
-                cuda_launch_l2norm_bwd(STREAM(be), CUDA_F32(a->in[0]), CUDA_F32(y), CUDA_F32(a->in[2]),
+                cuda_launch_l2norm_back(STREAM(be), CUDA_F32(a->in[0]), CUDA_F32(y), CUDA_F32(a->in[2]),
                                        CUDA_F32(a->out[0]), rows_of(y, F), F, a->p.f[0]));
     return DC_OK;
 }
@@ -229,7 +229,7 @@ dc_status cuda_op_gather_back(dc_backend *be, const dc_kernel_args *a) {
     const dc_tensor *idx = a->in[1], *dx = a->out[0];
     const int64_t To = idx->shape[1];
     CUDA_LAUNCH(be, "gather_back",
-                cuda_launch_gather_bwd(STREAM(be), CUDA_F32(a->in[0]), (const int32_t *)cuda_ptr(idx), CUDA_F32(dx),
+                cuda_launch_gather_back(STREAM(be), CUDA_F32(a->in[0]), (const int32_t *)cuda_ptr(idx), CUDA_F32(dx),
                                        dx->shape[0], dx->shape[1], dx->shape[2], To, idx->shape[0] == 1 ? 0 : To));
     return DC_OK;
 }
@@ -252,7 +252,7 @@ dc_status cuda_op_maxpool1d_back(dc_backend *be, const dc_kernel_args *a) {
     int64_t k = a->p.i[0], s = a->p.i[1];
     if (!(k >= 1 && s >= 1 && k <= T && (T - k) / s + 1 == To)) k = s = 0;
     CUDA_LAUNCH(be, "maxpool1d_back",
-                cuda_launch_maxpool_bwd(STREAM(be), CUDA_F32(gy), (const int32_t *)cuda_ptr(a->in[1]), CUDA_F32(dx),
+                cuda_launch_maxpool_back(STREAM(be), CUDA_F32(gy), (const int32_t *)cuda_ptr(a->in[1]), CUDA_F32(dx),
                                         gy->shape[0], To, gy->shape[2], T, k, s));
     return DC_OK;
 }

@@ -34,7 +34,7 @@ extern "C" cudaError_t cuda_launch_maxpool_fwd(cudaStream_t st, const float *x, 
 }
 
 /* dx[b, t, c] = sum of gy[b, o, c] over the windows o that contain t and chose t */
-__global__ void maxpool_bwd_k(const float *__restrict__ gy, const int32_t *__restrict__ arg, float *__restrict__ dx,
+__global__ void maxpool_back_k(const float *__restrict__ gy, const int32_t *__restrict__ arg, float *__restrict__ dx,
                               long long B, long long To, long long C, long long T, long long k, long long s) {
     const long long n = B * T * C;
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
@@ -54,12 +54,12 @@ __global__ void maxpool_bwd_k(const float *__restrict__ gy, const int32_t *__res
     }
 }
 
-extern "C" cudaError_t cuda_launch_maxpool_bwd(cudaStream_t st, const float *gy, const int32_t *arg, float *dx,
+extern "C" cudaError_t cuda_launch_maxpool_back(cudaStream_t st, const float *gy, const int32_t *arg, float *dx,
                                                int64_t B, int64_t To, int64_t C, int64_t T, int64_t kernel,
                                                int64_t stride) {
     int64_t n = B * T * C;
     if (n == 0) return cudaSuccess;
-    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, maxpool_bwd_k)(gy, arg, dx, B, To, C, T, kernel, stride);
+    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, maxpool_back_k)(gy, arg, dx, B, To, C, T, kernel, stride);
     return cudaGetLastError();
 }
 
@@ -84,7 +84,7 @@ extern "C" cudaError_t cuda_launch_gather_fwd(cudaStream_t st, const float *x, c
 
 /* dx[b, t, c] = sum over j with idx[b*ib + j] == t of gy[b, j, c]; O(B T C To) index reads,
  * which neighbouring threads (same b, t) share through the cache. */
-__global__ void gather_bwd_k(const float *__restrict__ gy, const int32_t *__restrict__ idx, float *__restrict__ dx,
+__global__ void gather_back_k(const float *__restrict__ gy, const int32_t *__restrict__ idx, float *__restrict__ dx,
                              long long B, long long T, long long C, long long To, long long ib) {
     const long long n = B * T * C;
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
@@ -97,10 +97,10 @@ __global__ void gather_bwd_k(const float *__restrict__ gy, const int32_t *__rest
     }
 }
 
-extern "C" cudaError_t cuda_launch_gather_bwd(cudaStream_t st, const float *gy, const int32_t *idx, float *dx,
+extern "C" cudaError_t cuda_launch_gather_back(cudaStream_t st, const float *gy, const int32_t *idx, float *dx,
                                               int64_t B, int64_t T, int64_t C, int64_t To, int64_t idx_bstride) {
     int64_t n = B * T * C;
     if (n == 0) return cudaSuccess;
-    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, gather_bwd_k)(gy, idx, dx, B, T, C, To, idx_bstride);
+    CUDA_KERNEL(cuda_blocks(n, CUDA_THREADS), CUDA_THREADS, 0, st, gather_back_k)(gy, idx, dx, B, T, C, To, idx_bstride);
     return cudaGetLastError();
 }

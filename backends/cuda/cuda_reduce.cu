@@ -148,7 +148,7 @@ extern "C" cudaError_t cuda_launch_log_softmax(cudaStream_t st, const float *x, 
     return cudaGetLastError();
 }
 
-__global__ void log_softmax_bwd_k(const float *__restrict__ gy, const float *__restrict__ y, float *__restrict__ dx,
+__global__ void log_softmax_back_k(const float *__restrict__ gy, const float *__restrict__ y, float *__restrict__ dx,
                                   long long R, long long C) {
     const int lane = threadIdx.x & 31;
     for (long long r = (long long)blockIdx.x * ROWS_PER_BLOCK + (threadIdx.x >> 5); r < R;
@@ -164,7 +164,7 @@ __global__ void log_softmax_bwd_k(const float *__restrict__ gy, const float *__r
 extern "C" cudaError_t cuda_launch_log_softmax_back(cudaStream_t st, const float *gy, const float *y, float *dx,
                                                     int64_t R, int64_t C) {
     if (R == 0) return cudaSuccess;
-    CUDA_KERNEL(cuda_blocks(R, ROWS_PER_BLOCK), CUDA_THREADS, 0, st, log_softmax_bwd_k)(gy, y, dx, R, C);
+    CUDA_KERNEL(cuda_blocks(R, ROWS_PER_BLOCK), CUDA_THREADS, 0, st, log_softmax_back_k)(gy, y, dx, R, C);
     return cudaGetLastError();
 }
 
