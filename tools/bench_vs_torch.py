@@ -276,18 +276,18 @@ def print_table(rows, graph, dyn_graph, with_dynacl):
             ("dynacl_graph", "dynacl+graph", dyn_graph)]
     cols = [c for c in cols if c[2]]
     head = "%-9s %-12s" % ("shape", "B x T x D") + "".join("%13s" % c[1] for c in cols)
-    ratios = []
+    ratios = []  # (dynacl column, torch column, label): torch's time / dynacl's
     if with_dynacl:
-        ratios.append(("dynacl", "torch_eager", "dyn/torch"))
+        ratios.append(("dynacl", "torch_eager", "torch/dyn"))
         if dyn_graph and graph:
-            ratios += [("dynacl_graph", "torch_graph", "dyng/torchg"), ("dynacl_graph", "torch_eager", "dyng/torch")]
+            ratios += [("dynacl_graph", "torch_graph", "torchg/dyng"), ("dynacl_graph", "torch_eager", "torch/dyng")]
     print(head + "".join("%13s" % r[2] for r in ratios))
     for r in rows:
         line = "%-9s %-12s" % (r["shape"], "%dx%dx%d" % (r["B"], r["T"], r["D"]))
         line += "".join("%13.3f" % r[c[0]] for c in cols)
-        line += "".join("%13.2f" % (r[a] / r[b]) for a, b, _ in ratios)
+        line += "".join("%12.2fx" % (r[b] / r[a]) for a, b, _ in ratios)
         print(line)
-    print("ms/step (median); ratios below 1: dynacl is faster")
+    print("ms/step (median); ratios are PyTorch's time over dynacl's: above 1x, dynacl is faster")
 
 
 if __name__ == "__main__":

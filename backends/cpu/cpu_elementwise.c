@@ -3,6 +3,7 @@
  * output's shape (stride 0 on broadcast axes); the output is contiguous.
  */
 #include <math.h>
+#include <stdint.h>
 
 #include "cpu_kernels.h"
 
@@ -38,6 +39,22 @@ dc_status cpu_binary(dc_backend *be, const dc_kernel_args *a) {
                 case DC_OP_MUL: for (int64_t j = 0; j < cols; j++) ry[j] = ra[j] * rb[j]; break;
                 default: for (int64_t j = 0; j < cols; j++) ry[j] = ra[j] / rb[j]; break;
                 }
+            } else if (sa == 1 && sb == 0 && op != DC_OP_ATAN2) { /* a row against one value (gy of a loss) */
+                const T b = rb[0];
+                switch (op) {
+                case DC_OP_ADD: for (int64_t j = 0; j < cols; j++) ry[j] = ra[j] + b; break;
+                case DC_OP_SUB: for (int64_t j = 0; j < cols; j++) ry[j] = ra[j] - b; break;
+                case DC_OP_MUL: for (int64_t j = 0; j < cols; j++) ry[j] = ra[j] * b; break;
+                default: for (int64_t j = 0; j < cols; j++) ry[j] = ra[j] / b; break;
+                }
+            } else if (sa == 0 && sb == 1 && op != DC_OP_ATAN2) {
+                const T x0 = ra[0];
+                switch (op) {
+                case DC_OP_ADD: for (int64_t j = 0; j < cols; j++) ry[j] = x0 + rb[j]; break;
+                case DC_OP_SUB: for (int64_t j = 0; j < cols; j++) ry[j] = x0 - rb[j]; break;
+                case DC_OP_MUL: for (int64_t j = 0; j < cols; j++) ry[j] = x0 * rb[j]; break;
+                default: for (int64_t j = 0; j < cols; j++) ry[j] = x0 / rb[j]; break;
+                }
             } else {
                 for (int64_t j = 0; j < cols; j++) ry[j] = (T)apply_bin(op, ra[j * sa], rb[j * sb]);
             }
@@ -57,21 +74,39 @@ dc_status cpu_scale(dc_backend *be, const dc_kernel_args *a) {
     return DC_OK;
 }
 
+/* y = m ? v : x as a bit select, so that it vectorises: a branch per element on a random
+ * mask (feature masking) mispredicts about every third element, 14x slower. */
+#define MASK_SELECT(UT, NAME)                                                                         \
+    static void NAME(const void *x, const uint8_t *m, void *y, int64_t n, const void *v) {           \
+        const UT *xb = x, vb = *(const UT *)v;                                                       \
+        UT *yb = y;                                                                                  \
+        for (int64_t j = 0; j < n; j++) {                                                            \
+            const UT k = (UT)0 - (UT)(m[j] != 0);                                                    \
+            yb[j] = (xb[j] & ~k) | (vb & k);                                                         \
+        }                                                                                            \
+    }
+MASK_SELECT(uint32_t, mask_select32)
+MASK_SELECT(uint64_t, mask_select64)
+
 dc_status cpu_masked_fill(dc_backend *be, const dc_kernel_args *a) {
     cpu_view4 vm = cpu_view4_of(a->in[1]), vy = cpu_view4_of(a->out[0]);
+    const int64_t rows = vy.n[0] * vy.n[1] * vy.n[2], cols = vy.n[3];
     const uint8_t *m = CPU_PTR(a->in[1]);
     CPU_FLOAT_SWITCH(a->out[0]->dtype, {
         const T *x = CPU_PTR(a->in[0]);
         T *y = CPU_PTR(a->out[0]);
         const T v = (T)a->p.f[0];
-        int64_t k = 0;
-        for (int64_t i0 = 0; i0 < vy.n[0]; i0++)
-            for (int64_t i1 = 0; i1 < vy.n[1]; i1++)
-                for (int64_t i2 = 0; i2 < vy.n[2]; i2++)
-                    for (int64_t i3 = 0; i3 < vy.n[3]; i3++, k++) {
-                        uint8_t mk = m[i0 * vm.s[0] + i1 * vm.s[1] + i2 * vm.s[2] + i3 * vm.s[3]];
-                        y[k] = mk ? v : x[k];
-                    }
+        int par = rows * cols >= CPU_PAR_MIN;
+        _Pragma("omp parallel for schedule(static) if(par)")
+        for (int64_t r = 0; r < rows; r++) { /* one output row per iteration, as cpu_binary */
+            int64_t i0 = r / (vy.n[1] * vy.n[2]), i1 = (r / vy.n[2]) % vy.n[1], i2 = r % vy.n[2];
+            const uint8_t *rm = m + i0 * vm.s[0] + i1 * vm.s[1] + i2 * vm.s[2];
+            const T *rx = x + r * cols;
+            T *ry = y + r * cols;
+            const int64_t sm = vm.s[3];
+            if (sm == 1) (sizeof(T) == 4 ? mask_select32 : mask_select64)(rx, rm, ry, cols, &v);
+            else for (int64_t j = 0; j < cols; j++) ry[j] = rm[j * sm] ? v : rx[j];
+        }
     });
     return DC_OK;
 }

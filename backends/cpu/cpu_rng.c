@@ -64,7 +64,57 @@ static inline __attribute__((always_inline)) void bernoulli_body(uint64_t seed, 
 RNG_FNS(_generic, )
 #ifdef CPU_X86
 RNG_FNS(_avx2, CPU_AVX2)
-RNG_FNS(_avx512, CPU_AVX512)
+
+/* The 16 blocks of a batch in the 16 lanes of AVX-512 words, the same rounds as philox_body:
+ * the 32 x 32 -> 64-bit products of the even lanes and (shifted down) of the odd lanes, their
+ * high and low halves put back in place by blends. About three times the compiler's code. */
+CPU_AVX512 static void philox16_avx512(uint64_t seed, uint64_t ctr, __m512i w[4]) {
+    const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m512i cA = _mm512_add_epi64(_mm512_set1_epi64((long long)ctr), lane);
+    const __m512i cB = _mm512_add_epi64(cA, _mm512_set1_epi64(8));
+    /* counters of blocks 0..15: low words in c0, high words in c1 */
+    const __m512i lo_idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i hi_idx = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    __m512i c0 = _mm512_permutex2var_epi32(cA, lo_idx, cB), c1 = _mm512_permutex2var_epi32(cA, hi_idx, cB);
+    __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
+    const __m512i M0 = _mm512_set1_epi64(0xD2511F53u), M1 = _mm512_set1_epi64(0xCD9E8D57u);
+    const __mmask16 odd = 0xAAAA;
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    for (int r = 0; r < 10; r++) {
+        const __m512i pe0 = _mm512_mul_epu32(c0, M0), po0 = _mm512_mul_epu32(_mm512_srli_epi64(c0, 32), M0);
+        const __m512i pe1 = _mm512_mul_epu32(c2, M1), po1 = _mm512_mul_epu32(_mm512_srli_epi64(c2, 32), M1);
+        const __m512i hi0 = _mm512_mask_blend_epi32(odd, _mm512_srli_epi64(pe0, 32), po0);
+        const __m512i lo0 = _mm512_mask_blend_epi32(odd, pe0, _mm512_slli_epi64(po0, 32));
+        const __m512i hi1 = _mm512_mask_blend_epi32(odd, _mm512_srli_epi64(pe1, 32), po1);
+        const __m512i lo1 = _mm512_mask_blend_epi32(odd, pe1, _mm512_slli_epi64(po1, 32));
+        const __m512i n0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32((int)k0));
+        const __m512i n2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32((int)k1));
+        c1 = lo1;
+        c3 = lo0;
+        c0 = n0;
+        c2 = n2;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    w[0] = c0, w[1] = c1, w[2] = c2, w[3] = c3;
+}
+
+CPU_AVX512 static void philox_avx512(uint64_t seed, uint64_t ctr, uint32_t out[4][RB]) {
+    __m512i w[4];
+    philox16_avx512(seed, ctr, w);
+    for (int l = 0; l < 4; l++) _mm512_storeu_si512((void *)out[l], w[l]);
+}
+
+CPU_AVX512 static void bernoulli_avx512(uint64_t seed, uint64_t ctr, uint32_t thr, uint32_t out[RB]) {
+    __m512i w[4], acc = _mm512_setzero_si512();
+    philox16_avx512(seed, ctr, w);
+    const __m512i t = _mm512_set1_epi32((int)thr);
+    for (int l = 0; l < 4; l++) { /* byte l of each block's word: (w >> 8) < thr */
+        const __mmask16 k = _mm512_cmplt_epu32_mask(_mm512_srli_epi32(w[l], 8), t);
+        acc = _mm512_or_si512(acc, _mm512_maskz_set1_epi32(k, 1 << (8 * l)));
+    }
+    _mm512_storeu_si512((void *)out, acc);
+}
 #endif
 
 dc_status cpu_rng(dc_backend *be, const dc_kernel_args *a) {
