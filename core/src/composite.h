@@ -79,5 +79,9 @@ dc_tensor *dc_cx_non_anchors(dc_ctx *ctx, int64_t N, int64_t L, int64_t lo, int6
 dc_tensor *dc_cx_place(dc_ctx *ctx, dc_tensor *v, int64_t at, int64_t N);
 /* Entries (j+1, j), j < N-1, of the (N, N) matrix E: a view with stride N + 1. */
 dc_tensor *dc_cx_sub_diagonal(dc_ctx *ctx, dc_tensor *E, int64_t N);
+/* The rows of z (N, F) normalised, zh = z / max(||z||, eps), and their norms, through the
+ * L2NORM kernel (or its composite); dL/dz from dL/dzh: dc_cx_unit_rows_back. */
+dc_status dc_cx_unit_rows(dc_ctx *ctx, dc_tensor *z, double eps, dc_tensor **zh, dc_tensor **nrm);
+dc_status dc_cx_unit_rows_back(dc_ctx *ctx, dc_tensor *dzh, dc_tensor *zh, dc_tensor *nrm, double eps, dc_tensor *dz);
 
 #endif

@@ -56,16 +56,12 @@ dc_status dc_cx_linear_bn_back(dc_ctx *ctx, const dc_kernel_args *a) {
 
 dc_status dc_cx_margin(dc_ctx *ctx, const dc_kernel_args *a) {
     dc_tensor *z = dc_cx_in(a, 0), *Y = dc_cx_in(a, 1);
-    const int64_t N = z->shape[0], F = z->shape[1], L = a->p.i[0];
+    const int64_t N = z->shape[0], L = a->p.i[0];
     const int want = a->p.i[2] && a->out[1];
     const double tau = a->p.f[0], Mg = a->p.f[1], k = 0.5 * a->p.f[2] / tau, eps = a->p.f[3];
     const dc_dtype dt = z->dtype;
-    dc_tensor *zh = dc_tensor_new(ctx, dt, 2, (int64_t[]){N, F}), *nrm = zh ? dc_tensor_new(ctx, dt, 1, &N) : NULL;
-    if (!nrm) return dc_cx_failed();
-    dc_op_params pn = {{0}};
-    pn.f[0] = eps;
-    const dc_tensor *zin[1] = {z};
-    dc_status st = dc_run_kernel(ctx, DC_OP_L2NORM, 1, zin, 2, (dc_tensor *[]){zh, nrm}, &pn);
+    dc_tensor *zh, *nrm;
+    dc_status st = dc_cx_unit_rows(ctx, z, eps, &zh, &nrm);
     if (st != DC_OK) return st;
     dc_tensor *S = dc_matmul(ctx, zh, zh, 0, 1);                          /* (N, N), diagonal included */
     dc_tensor *h = dc_relu(ctx, dc_affine(ctx, S, -1.0, Mg));             /* max(0, Mg - S) */
@@ -101,7 +97,5 @@ dc_status dc_cx_margin(dc_ctx *ctx, const dc_kernel_args *a) {
     if (!gs || dc_cx_store(ctx, gs, dc_add(ctx, dc_contiguous(ctx, gs), dc_scale(ctx, dc_mul(ctx, dl, l), 1.0 / tau))) != DC_OK)
         return dc_cx_failed();
     dc_tensor *dzh = dc_add(ctx, dc_matmul(ctx, G, zh, 0, 0), dc_matmul(ctx, G, zh, 1, 0));
-    if (!dzh) return dc_cx_failed();
-    const dc_tensor *bin[3] = {dzh, zh, nrm};
-    return dc_run_kernel(ctx, DC_OP_L2NORM_BACK, 3, bin, 1, &a->out[1], &pn);
+    return dc_cx_unit_rows_back(ctx, dzh, zh, nrm, eps, a->out[1]);
 }

@@ -28,17 +28,12 @@ static dc_tensor *col_sums_without_neighbours(dc_ctx *ctx, dc_tensor *E, int64_t
 
 dc_status dc_cx_mpxent(dc_ctx *ctx, const dc_kernel_args *a) {
     dc_tensor *z = dc_cx_in(a, 0);
-    const int64_t N = z->shape[0], F = z->shape[1], L = a->p.i[0];
+    const int64_t N = z->shape[0], L = a->p.i[0];
     const int single = a->p.i[1] != 0, want = a->p.i[2] && a->out[1];
     const double tau = a->p.f[0], eps = a->p.f[1];
     const dc_dtype dt = z->dtype;
-    /* zh and the norms through the L2NORM kernel (or its composite) */
-    dc_tensor *zh = dc_tensor_new(ctx, dt, 2, (int64_t[]){N, F}), *nrm = zh ? dc_tensor_new(ctx, dt, 1, &N) : NULL;
-    if (!nrm) return dc_cx_failed();
-    dc_op_params pn = {{0}};
-    pn.f[0] = eps;
-    const dc_tensor *zin[1] = {z};
-    dc_status st = dc_run_kernel(ctx, DC_OP_L2NORM, 1, zin, 2, (dc_tensor *[]){zh, nrm}, &pn);
+    dc_tensor *zh, *nrm;
+    dc_status st = dc_cx_unit_rows(ctx, z, eps, &zh, &nrm);
     if (st != DC_OK) return st;
     dc_tensor *E = dc_exp(ctx, dc_scale(ctx, dc_affine(ctx, dc_matmul(ctx, zh, zh, 0, 1), 1.0, -1.0), 1.0 / tau));
     dc_tensor *diag = E ? dc_view_strided(ctx, E, 1, &N, (int64_t[]){N + 1}, 0) : NULL;
@@ -85,7 +80,5 @@ dc_status dc_cx_mpxent(dc_ctx *ctx, const dc_kernel_args *a) {
         return dc_cx_failed();
     dc_tensor *dS = dc_scale(ctx, GE, 1.0 / tau);
     dc_tensor *dzh = dc_add(ctx, dc_matmul(ctx, dS, zh, 0, 0), dc_matmul(ctx, dS, zh, 1, 0));
-    if (!dzh) return dc_cx_failed();
-    const dc_tensor *bin[3] = {dzh, zh, nrm};
-    return dc_run_kernel(ctx, DC_OP_L2NORM_BACK, 3, bin, 1, &a->out[1], &pn);
+    return dc_cx_unit_rows_back(ctx, dzh, zh, nrm, eps, a->out[1]);
 }

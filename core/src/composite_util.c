@@ -136,3 +136,22 @@ dc_tensor *dc_cx_place(dc_ctx *ctx, dc_tensor *v, int64_t at, int64_t N) {
 dc_tensor *dc_cx_sub_diagonal(dc_ctx *ctx, dc_tensor *E, int64_t N) {
     return E ? dc_view_strided(ctx, E, 1, (int64_t[]){N - 1}, (int64_t[]){N + 1}, N) : NULL;
 }
+
+dc_status dc_cx_unit_rows(dc_ctx *ctx, dc_tensor *z, double eps, dc_tensor **zh, dc_tensor **nrm) {
+    const int64_t N = z->shape[0], F = z->shape[1];
+    *zh = dc_tensor_new(ctx, z->dtype, 2, (int64_t[]){N, F});
+    *nrm = *zh ? dc_tensor_new(ctx, z->dtype, 1, &N) : NULL;
+    if (!*nrm) return dc_cx_failed();
+    dc_op_params pn = {{0}};
+    pn.f[0] = eps;
+    const dc_tensor *zin[1] = {z};
+    return dc_run_kernel(ctx, DC_OP_L2NORM, 1, zin, 2, (dc_tensor *[]){*zh, *nrm}, &pn);
+}
+
+dc_status dc_cx_unit_rows_back(dc_ctx *ctx, dc_tensor *dzh, dc_tensor *zh, dc_tensor *nrm, double eps, dc_tensor *dz) {
+    if (!dzh) return dc_cx_failed();
+    dc_op_params pn = {{0}};
+    pn.f[0] = eps;
+    const dc_tensor *bin[3] = {dzh, zh, nrm};
+    return dc_run_kernel(ctx, DC_OP_L2NORM_BACK, 3, bin, 1, &dz, &pn);
+}
