@@ -96,7 +96,7 @@ dc_status cpu_mpxent(dc_backend *be, const dc_kernel_args *a) {
     const int64_t N = z->shape[0], F = z->shape[1], L = a->p.i[0];
     const int single = (int)a->p.i[1], want = (int)a->p.i[2] && a->n_out > 1;
     const double tau = a->p.f[0], eps = a->p.f[1];
-    double *h = malloc((size_t)(N * F) * sizeof *h), *S = malloc((size_t)(N * N) * sizeof *S);
+    double *h = calloc((size_t)(N * F) + 1, sizeof *h), *S = malloc((size_t)(N * N) * sizeof *S); /* calloc: GCC 11 sees h maybe unset (F = 0) */
     double *nrm = malloc((size_t)N * sizeof(double)), *Cc = malloc((size_t)N * sizeof(double));
     double *w = malloc((size_t)N * sizeof(double)), *sub = malloc((size_t)N * sizeof(double));
     double *lsub = malloc((size_t)N * sizeof(double));

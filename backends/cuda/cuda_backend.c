@@ -110,7 +110,7 @@ static void release_retired(cuda_state *s) {
 
 /* ---------------------------------------------------------------- devices */
 
-static int cuda_device_count(char *why, size_t cap) {
+int cuda_device_count(char *why, size_t cap) {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
@@ -132,7 +132,7 @@ static int cuda_device_count(char *why, size_t cap) {
     return n;
 }
 
-static dc_status cuda_device_desc(int device, char *buf, size_t cap) {
+dc_status cuda_device_desc(int device, char *buf, size_t cap) {
     struct cudaDeviceProp p;
     CUDA_CHECK(NULL, cudaGetDeviceProperties(&p, device));
     int rt = 0, drv = 0;
@@ -153,7 +153,7 @@ static void cuda_release(dc_backend *be) {
     }
     if (s->stream) (void)cudaStreamSynchronize(s->stream);
     release_retired(s);
-    cuda_libs_release(be);
+    if (s->release_libs) s->release_libs(be); /* cuBLAS and cuFFT, when cuda_libs.c made any */
     for (int i = 0; i < s->n_deferred; i++) (void)cudaFree(s->deferred[i]);
     (void)cudaFree(s->scratch);
     if (s->stream) (void)cudaStreamDestroy(s->stream);
@@ -193,7 +193,7 @@ static dc_status cuda_open(dc_backend *be, cuda_state *s) {
     return DC_OK;
 }
 
-static dc_status cuda_init(dc_backend *be, int device) {
+dc_status cuda_init(dc_backend *be, int device) {
     cuda_state *s = calloc(1, sizeof *s);
     if (!s) return dc_fail(DC_ERR_OOM, "%s: out of host memory", be->name);
     s->device = device;
@@ -203,7 +203,7 @@ static dc_status cuda_init(dc_backend *be, int device) {
     return st;
 }
 
-static void cuda_shutdown(dc_backend *be) {
+void cuda_shutdown(dc_backend *be) {
     if (!be->impl) return;
     (void)cudaSetDevice(cuda_st(be)->device);
     cuda_release(be);
@@ -211,7 +211,7 @@ static void cuda_shutdown(dc_backend *be) {
 
 /* ---------------------------------------------------------------- memory */
 
-static dc_status cuda_buf_alloc(dc_backend *be, size_t bytes, dc_buffer *out) {
+dc_status cuda_buf_alloc(dc_backend *be, size_t bytes, dc_buffer *out) {
     cuda_state *s = cuda_st(be);
     CUDA_ENTER(be);
     if (s->capturing)
@@ -238,7 +238,7 @@ static dc_status cuda_buf_alloc(dc_backend *be, size_t bytes, dc_buffer *out) {
     return DC_OK;
 }
 
-static void cuda_buf_free(dc_backend *be, dc_buffer *buf) {
+void cuda_buf_free(dc_backend *be, dc_buffer *buf) {
     cuda_state *s = cuda_st(be);
     if (!buf->ptr) return;
     if (s->capturing) { /* cudaFree would break the capture; release at capture end */
@@ -277,7 +277,7 @@ static dc_status cuda_upload_captured(dc_backend *be, void *dst, const void *src
     return DC_OK;
 }
 
-static dc_status cuda_upload(dc_backend *be, dc_buffer *dst, size_t off, const void *src, size_t bytes) {
+dc_status cuda_upload(dc_backend *be, dc_buffer *dst, size_t off, const void *src, size_t bytes) {
     cuda_state *s = cuda_st(be);
     if (off + bytes > dst->size)
         return dc_fail(DC_ERR_ARG, "%s upload: %zu bytes at %zu overflow a %zu-byte buffer", be->name, bytes, off,
@@ -290,7 +290,7 @@ static dc_status cuda_upload(dc_backend *be, dc_buffer *dst, size_t off, const v
     return DC_OK;
 }
 
-static dc_status cuda_download(dc_backend *be, const dc_buffer *src, size_t off, void *dst, size_t bytes) {
+dc_status cuda_download(dc_backend *be, const dc_buffer *src, size_t off, void *dst, size_t bytes) {
     cuda_state *s = cuda_st(be);
     if (s->capturing) return no_capture(be, "download");
     if (off + bytes > src->size)
@@ -303,7 +303,7 @@ static dc_status cuda_download(dc_backend *be, const dc_buffer *src, size_t off,
     return DC_OK;
 }
 
-static dc_status cuda_sync(dc_backend *be) {
+dc_status cuda_sync(dc_backend *be) {
     cuda_state *s = cuda_st(be);
     if (s->capturing) return no_capture(be, "sync");
     CUDA_ENTER(be);
@@ -344,7 +344,7 @@ void *cuda_scratch(dc_backend *be, size_t bytes) {
 
 /* ---------------------------------------------------------------- graphs */
 
-static dc_status cuda_capture_begin(dc_backend *be) {
+dc_status cuda_capture_begin(dc_backend *be) {
     cuda_state *s = cuda_st(be);
     if (s->capturing) return dc_fail(DC_ERR_STATE, "%s: a capture is already open", be->name);
     CUDA_ENTER(be);
@@ -353,7 +353,7 @@ static dc_status cuda_capture_begin(dc_backend *be) {
     return DC_OK;
 }
 
-static dc_status cuda_capture_end(dc_backend *be, void **graph) {
+dc_status cuda_capture_end(dc_backend *be, void **graph) {
     cuda_state *s = cuda_st(be);
     *graph = NULL;
     if (!s->capturing) return dc_fail(DC_ERR_STATE, "%s: capture end without capture begin", be->name);
@@ -384,7 +384,7 @@ static dc_status cuda_capture_end(dc_backend *be, void **graph) {
     return DC_OK;
 }
 
-static dc_status cuda_graph_launch(dc_backend *be, void *graph) {
+dc_status cuda_graph_launch(dc_backend *be, void *graph) {
     cuda_state *s = cuda_st(be);
     if (s->capturing) return no_capture(be, "a graph launch");
     CUDA_ENTER(be);
@@ -392,7 +392,7 @@ static dc_status cuda_graph_launch(dc_backend *be, void *graph) {
                          __LINE__);
 }
 
-static void cuda_graph_free(dc_backend *be, void *graph) {
+void cuda_graph_free(dc_backend *be, void *graph) {
     cuda_state *s = cuda_st(be);
     if (!graph) return;
     (void)cuda_enter(be);
@@ -406,7 +406,7 @@ static void cuda_graph_free(dc_backend *be, void *graph) {
 
 /* dc_profile.h: a CUDA event recorded on the backend's stream; two events bracket the
  * kernels between them, resolved with cudaEventElapsedTime after the end event completes. */
-static dc_status cuda_timer_mark(dc_backend *be, void **mark) {
+dc_status cuda_timer_mark(dc_backend *be, void **mark) {
     cudaEvent_t ev = NULL;
     dc_status st = cuda_enter(be);
     if (st != DC_OK) return st;
@@ -420,7 +420,7 @@ static dc_status cuda_timer_mark(dc_backend *be, void **mark) {
     return DC_OK;
 }
 
-static dc_status cuda_timer_elapsed(dc_backend *be, void *start, void *end, double *ms) {
+dc_status cuda_timer_elapsed(dc_backend *be, void *start, void *end, double *ms) {
     float f = 0;
     CUDA_CHECK(be, cudaEventSynchronize((cudaEvent_t)end));
     CUDA_CHECK(be, cudaEventElapsedTime(&f, (cudaEvent_t)start, (cudaEvent_t)end));
@@ -428,71 +428,6 @@ static dc_status cuda_timer_elapsed(dc_backend *be, void *start, void *end, doub
     return DC_OK;
 }
 
-static void cuda_timer_free(dc_backend *be, void *mark) {
+void cuda_timer_free(dc_backend *be, void *mark) {
     if (mark) (void)cudaEventDestroy((cudaEvent_t)mark);
 }
-
-/* ---------------------------------------------------------------- vtable */
-
-static const dc_backend_vtbl cuda_vtbl = {
-    .abi_version = DC_BACKEND_ABI,
-    .name = "cuda",
-    .device_count = cuda_device_count,
-    .device_desc = cuda_device_desc,
-    .init = cuda_init,
-    .shutdown = cuda_shutdown,
-    .buf_alloc = cuda_buf_alloc,
-    .buf_free = cuda_buf_free,
-    .upload = cuda_upload,
-    .download = cuda_download,
-    .sync = cuda_sync,
-    .supports_f64 = 0,
-    .timer_mark = cuda_timer_mark,
-    .timer_elapsed = cuda_timer_elapsed,
-    .timer_free = cuda_timer_free,
-    .kernels =
-        {
-            [DC_OP_COPY] = cuda_op_copy,
-            [DC_OP_FILL] = cuda_op_fill,
-            [DC_OP_ADD] = cuda_op_binary,
-            [DC_OP_SUB] = cuda_op_binary,
-            [DC_OP_MUL] = cuda_op_binary,
-            [DC_OP_DIV] = cuda_op_binary,
-            [DC_OP_ATAN2] = cuda_op_binary,
-            [DC_OP_SCALE] = cuda_op_scale,
-            [DC_OP_MASKED_FILL] = cuda_op_masked_fill,
-            [DC_OP_RELU] = cuda_op_unary,
-            [DC_OP_SIGMOID] = cuda_op_unary,
-            [DC_OP_TANH] = cuda_op_unary,
-            [DC_OP_EXP] = cuda_op_unary,
-            [DC_OP_LOG] = cuda_op_unary,
-            [DC_OP_SQRT] = cuda_op_unary,
-            [DC_OP_ACT_BACK] = cuda_op_act_back,
-            [DC_OP_SUM] = cuda_op_sum,
-            [DC_OP_MATMUL] = cuda_op_matmul,
-            [DC_OP_BATCHNORM] = cuda_op_batchnorm,
-            [DC_OP_BATCHNORM_BACK] = cuda_op_batchnorm_back,
-            [DC_OP_L2NORM] = cuda_op_l2norm,
-            [DC_OP_L2NORM_BACK] = cuda_op_l2norm_back,
-            [DC_OP_LOG_SOFTMAX] = cuda_op_log_softmax,
-            [DC_OP_LOG_SOFTMAX_BACK] = cuda_op_log_softmax_back,
-            [DC_OP_CROSS_ENTROPY] = cuda_op_cross_entropy,
-            [DC_OP_MSE] = cuda_op_mse,
-            [DC_OP_MPXENT] = cuda_op_mpxent,
-            [DC_OP_BCE_LOGITS] = cuda_op_bce_logits,
-            [DC_OP_GATHER] = cuda_op_gather,
-            [DC_OP_GATHER_BACK] = cuda_op_gather_back,
-            [DC_OP_MAXPOOL1D] = cuda_op_maxpool1d,
-            [DC_OP_MAXPOOL1D_BACK] = cuda_op_maxpool1d_back,
-            [DC_OP_RFFT] = cuda_op_rfft,
-            [DC_OP_IRFFT] = cuda_op_irfft,
-            [DC_OP_RNG] = cuda_op_rng,
-            [DC_OP_ADAMW] = cuda_op_adamw,
-        },
-    .capture_begin = cuda_capture_begin,
-    .capture_end = cuda_capture_end,
-    .graph_launch = cuda_graph_launch,
-    .graph_free = cuda_graph_free,
-};
-
-const dc_backend_vtbl *dc_backend_cuda_vtbl(void) { return &cuda_vtbl; }

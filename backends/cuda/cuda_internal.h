@@ -1,6 +1,8 @@
 /* cuda_internal.h: state and helpers shared by the CUDA backend's C11 host files
  * (cuda_backend.c: devices, memory, graphs; cuda_ops.c: hand-written kernels;
- * cuda_libs.c: cuBLAS, cuFFT, MP-Xent). Kernels are reached through cuda_kernels.h.
+ * cuda_libs.c: cuBLAS, cuFFT, MP-Xent; cuda_vtable.c: the table of all three). Calls go one
+ * way: cuda_ops.c and cuda_libs.c use cuda_backend.c, which releases the libraries' handles
+ * through the hook cuda_libs.c leaves in the state. Kernels are reached through cuda_kernels.h.
  * Not a public header: core never sees it.
  */
 #ifndef DC_CUDA_INTERNAL_H
@@ -47,6 +49,7 @@ typedef struct cuda_state {
     int n_retired_fft, cap_retired_fft;
     int sync_each;        /* DYNACL_CUDA_SYNC=1: synchronise and check after every kernel */
     int tf32;             /* DYNACL_CUDA_TF32=1: cuBLAS may use TF32 tensor cores */
+    void (*release_libs)(dc_backend *be); /* cuda_libs.c's, once it has made a handle or a plan */
 } cuda_state;
 
 static inline cuda_state *cuda_st(dc_backend *be) { return (cuda_state *)be->impl; }
@@ -98,7 +101,23 @@ void cuda_retire_mem(dc_backend *be, void *p);
 void cuda_retire_fft(dc_backend *be, cufftHandle h);
 
 /* cuda_libs.c: library handles and plans, released at shutdown */
-void cuda_libs_release(dc_backend *be);
+/* The vtable's entry points in cuda_backend.c (the table itself: cuda_vtable.c). */
+int cuda_device_count(char *why, size_t cap);
+dc_status cuda_device_desc(int device, char *buf, size_t cap);
+dc_status cuda_init(dc_backend *be, int device);
+void cuda_shutdown(dc_backend *be);
+dc_status cuda_buf_alloc(dc_backend *be, size_t bytes, dc_buffer *out);
+void cuda_buf_free(dc_backend *be, dc_buffer *buf);
+dc_status cuda_upload(dc_backend *be, dc_buffer *dst, size_t off, const void *src, size_t bytes);
+dc_status cuda_download(dc_backend *be, const dc_buffer *src, size_t off, void *dst, size_t bytes);
+dc_status cuda_sync(dc_backend *be);
+dc_status cuda_capture_begin(dc_backend *be);
+dc_status cuda_capture_end(dc_backend *be, void **graph);
+dc_status cuda_graph_launch(dc_backend *be, void *graph);
+void cuda_graph_free(dc_backend *be, void *graph);
+dc_status cuda_timer_mark(dc_backend *be, void **mark);
+dc_status cuda_timer_elapsed(dc_backend *be, void *start, void *end, double *ms);
+void cuda_timer_free(dc_backend *be, void *mark);
 
 /* kernel entry points (dc_kernel_fn), cuda_ops.c */
 dc_status cuda_op_copy(dc_backend *be, const dc_kernel_args *a);

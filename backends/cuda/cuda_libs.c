@@ -17,6 +17,8 @@ static dc_status no_create_in_capture(dc_backend *be, const char *what) {
                    be->name, what);
 }
 
+static void libs_release(dc_backend *be);
+
 /* ---------------------------------------------------------------- cuBLAS */
 
 static dc_status blas_handle(dc_backend *be, cublasHandle_t *out) {
@@ -25,6 +27,7 @@ static dc_status blas_handle(dc_backend *be, cublasHandle_t *out) {
         if (s->capturing) return no_create_in_capture(be, "the cuBLAS handle");
         cublasHandle_t h = NULL;
         CUBLAS_CHECK(be, cublasCreate(&h));
+        s->release_libs = libs_release;
         void *ws = NULL;
         cudaError_t e = cudaMalloc(&ws, CUDA_BLAS_WORKSPACE);
         cublasStatus_t bs = CUBLAS_STATUS_SUCCESS;
@@ -113,6 +116,7 @@ static dc_status fft_plan(dc_backend *be, int64_t n, int64_t rows, int inverse, 
     }
     cufftHandle h;
     CUFFT_CHECK(be, cufftCreate(&h));
+    s->release_libs = libs_release;
     int nn = (int)n;
     size_t ws = 0;
     cufftResult r = cufftMakePlanMany(h, 1, &nn, NULL, 1, 0, NULL, 1, 0, inverse ? CUFFT_C2R : CUFFT_R2C, (int)rows,
@@ -257,7 +261,7 @@ dc_status cuda_op_mpxent(dc_backend *be, const dc_kernel_args *a) {
 
 /* ---------------------------------------------------------------- release */
 
-void cuda_libs_release(dc_backend *be) {
+static void libs_release(dc_backend *be) {
     cuda_state *s = cuda_st(be);
     for (int i = 0; i < CUDA_FFT_CACHE; i++)
         if (s->fft[i].used) {
