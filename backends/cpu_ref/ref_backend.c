@@ -161,6 +161,9 @@ static const dc_backend_vtbl ref_vtbl = {
             [DC_OP_IRFFT] = ref_irfft,
             [DC_OP_RNG] = ref_rng,
             [DC_OP_ADAMW] = ref_adamw,
+            [DC_OP_LINEAR_BN] = ref_linear_bn,
+            [DC_OP_LINEAR_BN_BACK] = ref_linear_bn_back,
+            [DC_OP_MARGIN] = ref_margin,
         },
 };
 

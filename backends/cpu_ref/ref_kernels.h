@@ -17,6 +17,15 @@ double *ref_zeros(int64_t n);
 /* Store v (row-major over t's shape) into t's elements, rounding to t's dtype. */
 void ref_store(dc_tensor *t, const double *v);
 
+/* BatchNorm over the rows of x (R, C) in float64 (ref_norm.c), shared with LINEAR_BN: the
+ * forward updates rm and rv in training; the backward zeroes gy where the fused ReLU clipped. */
+void ref_bn_forward(int training, int relu, double mom, double eps, int64_t R, int64_t C, const double *x,
+                    const double *gamma, const double *beta, double *rm, double *rv, double *y, double *mean,
+                    double *istd);
+void ref_bn_backward(int training, int relu, int64_t R, int64_t C, double *gy, const double *x, const double *y,
+                     const double *gamma, const double *mean, const double *istd, double *dx, double *dgamma,
+                     double *dbeta);
+
 dc_status ref_copy(dc_backend *be, const dc_kernel_args *a);
 dc_status ref_fill(dc_backend *be, const dc_kernel_args *a);
 dc_status ref_binary(dc_backend *be, const dc_kernel_args *a);
@@ -44,5 +53,8 @@ dc_status ref_rfft(dc_backend *be, const dc_kernel_args *a);
 dc_status ref_irfft(dc_backend *be, const dc_kernel_args *a);
 dc_status ref_rng(dc_backend *be, const dc_kernel_args *a);
 dc_status ref_adamw(dc_backend *be, const dc_kernel_args *a);
+dc_status ref_linear_bn(dc_backend *be, const dc_kernel_args *a);
+dc_status ref_linear_bn_back(dc_backend *be, const dc_kernel_args *a);
+dc_status ref_margin(dc_backend *be, const dc_kernel_args *a);
 
 #endif

@@ -23,18 +23,9 @@ static int64_t rows(const dc_tensor *t) {
     return n;
 }
 
-dc_status ref_batchnorm(dc_backend *be, const dc_kernel_args *a) {
-    const int training = (int)a->p.i[0], relu = (int)a->p.i[1];
-    const double mom = a->p.f[0], eps = a->p.f[1];
-    const int64_t C = last_dim(a->in[0]), R = rows(a->in[0]);
-    double *x = ref_load(a->in[0]), *gamma = ref_load(a->in[1]), *beta = ref_load(a->in[2]);
-    double *rm = ref_load(a->in[3]), *rv = ref_load(a->in[4]);
-    double *y = ref_zeros(R * C), *mean = ref_zeros(C), *istd = ref_zeros(C);
-    dc_status st = DC_OK;
-    if (!x || !gamma || !beta || !rm || !rv || !y || !mean || !istd) {
-        st = dc_last_status();
-        goto done;
-    }
+void ref_bn_forward(int training, int relu, double mom, double eps, int64_t R, int64_t C, const double *x,
+                    const double *gamma, const double *beta, double *rm, double *rv, double *y, double *mean,
+                    double *istd) {
     for (int64_t c = 0; c < C; c++) {
         if (training) {
             double s = 0, ss = 0;
@@ -55,6 +46,40 @@ dc_status ref_batchnorm(dc_backend *be, const dc_kernel_args *a) {
             y[r * C + c] = (relu && v < 0) ? 0 : v;
         }
     }
+}
+
+void ref_bn_backward(int training, int relu, int64_t R, int64_t C, double *gy, const double *x, const double *y,
+                     const double *gamma, const double *mean, const double *istd, double *dx, double *dgamma,
+                     double *dbeta) {
+    for (int64_t k = 0; k < R * C; k++)
+        if (relu && !(y[k] > 0)) gy[k] = 0; /* the fused ReLU passes no gradient where it clipped */
+    for (int64_t c = 0; c < C; c++) {
+        dgamma[c] = dbeta[c] = 0;
+        for (int64_t r = 0; r < R; r++) {
+            double xh = (x[r * C + c] - mean[c]) * istd[c];
+            dbeta[c] += gy[r * C + c];
+            dgamma[c] += gy[r * C + c] * xh;
+        }
+        for (int64_t r = 0; r < R; r++) {
+            double xh = (x[r * C + c] - mean[c]) * istd[c], g = gy[r * C + c];
+            dx[r * C + c] = training ? gamma[c] * istd[c] * (g - dbeta[c] / (double)R - xh * dgamma[c] / (double)R)
+                                     : gamma[c] * istd[c] * g;
+        }
+    }
+}
+
+dc_status ref_batchnorm(dc_backend *be, const dc_kernel_args *a) {
+    const int training = (int)a->p.i[0], relu = (int)a->p.i[1];
+    const int64_t C = last_dim(a->in[0]), R = rows(a->in[0]);
+    double *x = ref_load(a->in[0]), *gamma = ref_load(a->in[1]), *beta = ref_load(a->in[2]);
+    double *rm = ref_load(a->in[3]), *rv = ref_load(a->in[4]);
+    double *y = ref_zeros(R * C), *mean = ref_zeros(C), *istd = ref_zeros(C);
+    dc_status st = DC_OK;
+    if (!x || !gamma || !beta || !rm || !rv || !y || !mean || !istd) {
+        st = dc_last_status();
+        goto done;
+    }
+    ref_bn_forward(training, relu, a->p.f[0], a->p.f[1], R, C, x, gamma, beta, rm, rv, y, mean, istd);
     if (training) { /* the running statistics are updated in place */
         ref_store((dc_tensor *)a->in[3], rm);
         ref_store((dc_tensor *)a->in[4], rv);
@@ -78,20 +103,7 @@ dc_status ref_batchnorm_back(dc_backend *be, const dc_kernel_args *a) {
         st = dc_last_status();
         goto done;
     }
-    for (int64_t k = 0; k < R * C; k++)
-        if (relu && !(y[k] > 0)) gy[k] = 0; /* the fused ReLU passes no gradient where it clipped */
-    for (int64_t c = 0; c < C; c++) {
-        for (int64_t r = 0; r < R; r++) {
-            double xh = (x[r * C + c] - mean[c]) * istd[c];
-            dbeta[c] += gy[r * C + c];
-            dgamma[c] += gy[r * C + c] * xh;
-        }
-        for (int64_t r = 0; r < R; r++) {
-            double xh = (x[r * C + c] - mean[c]) * istd[c], g = gy[r * C + c];
-            dx[r * C + c] = training ? gamma[c] * istd[c] * (g - dbeta[c] / (double)R - xh * dgamma[c] / (double)R)
-                                     : gamma[c] * istd[c] * g;
-        }
-    }
+    ref_bn_backward(training, relu, R, C, gy, x, y, gamma, mean, istd, dx, dgamma, dbeta);
     ref_store(a->out[0], dx);
     ref_store(a->out[1], dgamma);
     ref_store(a->out[2], dbeta);
